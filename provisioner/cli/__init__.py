@@ -1,0 +1,35 @@
+"""The ``provisioner`` command: one module per verb, errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ProvisionerError
+from . import demo, sync
+
+VERBS = (sync, demo)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="provisioner",
+        description="Keep a school LDAP directory in step with UONET.",
+    )
+    top.add_argument("--config", metavar="FILE",
+                     help="TOML settings file (default: $PROVISIONER_CONFIG)")
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    for verb in VERBS:
+        verb.register(verbs)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ProvisionerError as exc:
+        print(f"provisioner: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

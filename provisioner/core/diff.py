@@ -1,0 +1,43 @@
+"""A pure diff of two entries' attributes, in the manner of python-ldap's modlist.
+
+Attribute names are case-insensitive; values are compared as sets; only the
+attributes the caller manages are looked at, so whatever else an entry holds
+(a password, memberOf, a note an admin added) is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Values = tuple[str, ...]
+Attrs = Mapping[str, Iterable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Mod:
+    op: Literal["add", "delete", "replace"]
+    attr: str
+    values: Values = ()
+
+
+def lower_keys(attrs: Attrs) -> dict[str, Values]:
+    return {k.lower(): tuple(v) for k, v in attrs.items()}
+
+
+def diff(old: Attrs, new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
+    """Modifications turning ``old`` into ``new`` for the ``managed`` attributes."""
+    old_l, new_l = lower_keys(old), lower_keys(new)
+    mods = []
+    for name in managed:
+        before, after = old_l.get(name.lower(), ()), new_l.get(name.lower(), ())
+        if set(before) == set(after):
+            continue
+        if not after:
+            mods.append(Mod("delete", name))
+        elif not before:
+            mods.append(Mod("add", name, tuple(sorted(after))))
+        else:
+            mods.append(Mod("replace", name, tuple(sorted(after))))
+    return tuple(mods)

@@ -1,0 +1,104 @@
+"""People → the directory entries and groups they should have. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from . import dn
+from .model import GUARDIAN, PUPIL, Person, Place
+from .names import class_slug
+
+PERSON_CLASSES = ("top", "person", "organizationalPerson", "inetOrgPerson", "provisionerAccount")
+GROUP_CLASSES = ("top", "groupOfNames", "provisionerGroup")
+# What the provisioner owns on a person entry; anything else is left alone.
+PERSON_ATTRS = (
+    "cn", "sn", "givenName", "displayName", "mail", "employeeType",
+    "provisionerPeselHmac", "provisionerSourceKey",
+)
+GROUP_ATTRS = ("description",)
+ROLE_GROUPS = {PUPIL: "pupils", GUARDIAN: "guardians"}
+ROLE_LABEL = {PUPIL: "Uczniowie", GUARDIAN: "Rodzice i opiekunowie"}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where entries go and how logins are made."""
+
+    base_dn: str
+    people_ou: str = "people"
+    groups_ou: str = "groups"
+    login_template: str = "{first_name}.{last_name}"
+    login_max_length: int = 32
+
+    @property
+    def people_dn(self) -> str:
+        return f"ou={dn.escape_rdn(self.people_ou)},{self.base_dn}"
+
+    @property
+    def groups_dn(self) -> str:
+        return f"ou={dn.escape_rdn(self.groups_ou)},{self.base_dn}"
+
+    def person_dn(self, login: str) -> str:
+        return f"uid={dn.escape_rdn(login)},{self.people_dn}"
+
+    def group_dn(self, cn: str) -> str:
+        return f"cn={dn.escape_rdn(cn)},{self.groups_dn}"
+
+
+def person_attrs(person: Person, login: str) -> dict[str, tuple[str, ...]]:
+    """The attributes of a person's entry (objectClass and uid included)."""
+    full = f"{person.first_name} {person.last_name}"
+    attrs = {
+        "objectClass": PERSON_CLASSES,
+        "uid": (login,),
+        "cn": (full,),
+        "sn": (person.last_name,),
+        "givenName": (person.first_name,),
+        "displayName": (full,),
+        "employeeType": tuple(sorted(person.roles)),
+        "provisionerPeselHmac": (person.key,),
+        "provisionerSourceKey": tuple(sorted(person.source_keys)),
+    }
+    if person.email:
+        attrs["mail"] = (person.email,)
+    return attrs
+
+
+def class_group(role: str, place: Place) -> str:
+    return f"{place.rspo}-{class_slug(place.class_code)}-{ROLE_GROUPS[role]}"
+
+
+def group_description(cn: str, role: str, place: Place | None) -> str:
+    if place is None:
+        return f"{ROLE_LABEL[role]} (wszystkie szkoły)"
+    return f"{ROLE_LABEL[role]}, klasa {place.class_code}, {place.school}"
+
+
+def desired_groups(
+    people: Iterable[Person], dn_of: Mapping[str, str]
+) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """Members (DNs) and description of every group people should be in, by cn."""
+    members: dict[str, set[str]] = defaultdict(set)
+    described: dict[str, str] = {}
+    for person in people:
+        member = dn_of[person.key]
+        for role in person.roles:
+            cn = ROLE_GROUPS[role]
+            members[cn].add(member)
+            described.setdefault(cn, group_description(cn, role, None))
+        for role, place in person.places:
+            cn = class_group(role, place)
+            members[cn].add(member)
+            described.setdefault(cn, group_description(cn, role, place))
+    return members, described
+
+
+def group_attrs(cn: str, description: str, members: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    return {
+        "objectClass": GROUP_CLASSES,
+        "cn": (cn,),
+        "description": (description,),
+        "member": tuple(sorted(members)),
+    }

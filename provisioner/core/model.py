@@ -1,0 +1,98 @@
+"""The data that flows through a run: source rows, validated people, problems.
+
+Everything here is plain, immutable data. A PESEL appears only in ``SourceRow``
+(as read) and never in ``repr``; from ``Person`` on, a person is known by the
+keyed HMAC of their PESEL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+PUPIL = "pupil"
+GUARDIAN = "guardian"
+
+# Who fixes what in UONET: the secretariat keeps the pupil's file; the class
+# teacher ("wychowawca") fills in e-mails and family data.
+SECRETARIAT = "sekretariat"
+CLASS_TEACHER = "wychowawca"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A class of a school, as a pupil's (or their guardian's) context."""
+
+    rspo: str
+    school: str
+    class_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One pupils or guardians row, columns as read, plus the classes it belongs to."""
+
+    table: str  # "pupils" or "guardians"
+    id: int
+    pesel: str | None = field(repr=False)
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    second_name: str | None = None
+    places: tuple[Place, ...] = ()
+    left_on: dt.date | None = None
+    modified_at: dt.datetime | None = None
+
+    @property
+    def role(self) -> str:
+        return PUPIL if self.table == "pupils" else GUARDIAN
+
+    @property
+    def source_key(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A validated person: everything the mapping needs, no PESEL."""
+
+    key: str  # HMAC-SHA256 of the PESEL, hex
+    first_name: str
+    last_name: str
+    email: str | None
+    roles: frozenset[str]
+    places: frozenset[tuple[str, Place]]  # (role, place): pupil of a class, guardian in it
+    source_keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A source record that cannot get an account (rejected) or cannot be notified."""
+
+    table: str
+    id: int
+    code: str  # e.g. "pesel_missing", "email_invalid"
+    reason: str  # one line, Polish-free technical text, no PESEL
+    field: str
+    fixer: str  # SECRETARIAT or CLASS_TEACHER
+    first_name: str
+    last_name: str
+    places: tuple[Place, ...]
+    pesel_masked: str
+    rejected: bool  # True: no account; False: account without e-mail
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """The validated source: people by key, and what was wrong with it."""
+
+    people: dict[str, Person]
+    problems: tuple[Problem, ...]
+    # Accounts that must be left as they are because their record is in the source
+    # but was rejected this time (a typo must not disable a working account).
+    held_keys: frozenset[str] = frozenset()
+    held_source_keys: frozenset[str] = frozenset()
+
+    @property
+    def rejected(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.rejected)

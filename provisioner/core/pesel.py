@@ -1,0 +1,66 @@
+"""PESEL, the Polish national identification number: validation and safe display.
+
+A PESEL is ``YYMMDDZZZXQ``: birth date (the month carries the century), a serial,
+a sex digit and a check digit. It is personal data: this module never puts one
+in a ``repr`` or an exception message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+
+# Month offset -> century; the offset is added to the calendar month.
+CENTURY_BY_OFFSET = {80: 1800, 0: 1900, 20: 2000, 40: 2100, 60: 2200}
+
+
+class InvalidPesel(ValueError):
+    """The value is not a valid PESEL; the message never contains the value."""
+
+
+def check_digit(first_ten: str) -> int:
+    """The check digit for the first ten digits of a PESEL."""
+    total = sum(int(d) * w for d, w in zip(first_ten, WEIGHTS, strict=True))
+    return (10 - total % 10) % 10
+
+
+def birth_date(pesel: str) -> dt.date:
+    """The birth date encoded in a PESEL (its format must already be checked)."""
+    yy, mm, dd = int(pesel[0:2]), int(pesel[2:4]), int(pesel[4:6])
+    offset = (mm // 20) * 20
+    if offset not in CENTURY_BY_OFFSET:
+        raise InvalidPesel("PESEL month is out of range")
+    try:
+        return dt.date(CENTURY_BY_OFFSET[offset] + yy, mm - offset, dd)
+    except ValueError:
+        raise InvalidPesel("PESEL birth date does not exist") from None
+
+
+def normalize(raw: str | None) -> str:
+    """Return the PESEL as 11 digits, or raise :class:`InvalidPesel` saying why."""
+    if raw is None or not str(raw).strip():
+        raise InvalidPesel("PESEL is missing")
+    value = str(raw).strip().replace(" ", "")
+    if len(value) != 11 or not value.isascii() or not value.isdigit():
+        raise InvalidPesel("PESEL must be exactly 11 digits")
+    if check_digit(value[:10]) != int(value[10]):
+        raise InvalidPesel("PESEL check digit is wrong")
+    birth_date(value)
+    return value
+
+
+def make(date: dt.date, serial: int = 0, female: bool = False) -> str:
+    """Build a valid PESEL for a birth date (used by the demo and the tests)."""
+    offset = {v: k for k, v in CENTURY_BY_OFFSET.items()}[date.year // 100 * 100]
+    sex = (serial % 5) * 2 + (0 if female else 1)
+    head = f"{date.year % 100:02d}{date.month + offset:02d}{date.day:02d}{serial % 1000:03d}{sex}"
+    return head + str(check_digit(head))
+
+
+def mask(raw: str | None) -> str:
+    """A form safe to show to school staff: at most the first six digits (birth date)."""
+    digits = "".join(c for c in str(raw or "") if c.isdigit())
+    if not digits:
+        return "(brak)"
+    return digits[:6] + "*" * 5 if len(digits) >= 6 else "*" * len(digits)

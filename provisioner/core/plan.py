@@ -1,0 +1,240 @@
+"""Desired state vs directory snapshot → an ordered list of changes. Pure: no I/O.
+
+People are matched to accounts by the PESEL HMAC, then by source record keys
+(a PESEL corrected in UONET keeps its account). A login, once given, is never
+recomputed; new logins are allocated in a stable order so reruns agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import dn as dnmod
+from .diff import Mod, diff
+from .mapping import (
+    PERSON_ATTRS,
+    Layout,
+    desired_groups,
+    group_attrs,
+    person_attrs,
+)
+from .model import Person, Roster
+from .names import allocate, login_base
+from .snapshot import Account, Snapshot, format_time
+
+LOCKED = "000001010000Z"  # ppolicy: locked by an administrator, until unlocked
+ORDER = ("ou", "create", "relink", "enable", "update", "group", "disable", "delete")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write: ``attrs`` for an add, ``mods`` for a modify, neither for a delete."""
+
+    action: str  # create, update, relink, enable, disable, delete (people and groups)
+    kind: str  # "ou", "person" or "group"
+    dn: str
+    attrs: Mapping[str, tuple[str, ...]] | None = None
+    mods: tuple[Mod, ...] = ()
+    old: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    key: str | None = None  # the account's HMAC, for people
+
+    @property
+    def operation(self) -> str:
+        if self.attrs is not None:
+            return "add"
+        return "modify" if self.mods else "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    grace: dt.timedelta = dt.timedelta(days=180)
+    delete: bool = True
+
+
+@dataclass(slots=True)
+class Plan:
+    changes: list[Change]
+    conflicts: list[str] = field(default_factory=list)  # hand-made entries in our way
+
+    def counts(self) -> Counter:
+        return Counter(f"{c.kind}.{c.action}" for c in self.changes)
+
+    def removals(self) -> list[Change]:
+        """Disables and deletions of people: what the safety guard limits."""
+        return [c for c in self.changes if c.kind == "person" and c.action in ("disable", "delete")]
+
+
+def match(roster: Roster, snapshot: Snapshot) -> tuple[dict[str, Account], list[Person], list[Account]]:
+    """Pair people with accounts: by HMAC first, then by a shared source record."""
+    by_key = {a.key: a for a in snapshot.accounts}
+    matched: dict[str, Account] = {}
+    new: list[Person] = []
+    for person in roster.people.values():
+        account = by_key.get(person.key)
+        if account is not None:
+            matched[person.key] = account
+        else:
+            new.append(person)
+    if new:
+        free = {a.key: a for a in snapshot.accounts if a.key not in roster.people}
+        by_source = {sk: a for a in free.values() for sk in a.source_keys}
+        still_new = []
+        for person in new:
+            account = next((by_source[sk] for sk in sorted(person.source_keys) if sk in by_source), None)
+            if account is not None and account.key in free:
+                del free[account.key]
+                matched[person.key] = account
+            else:
+                still_new.append(person)
+        new = still_new
+    used = {a.key for a in matched.values()}
+    left = [a for a in snapshot.accounts if a.key not in used]
+    return matched, new, left
+
+
+def source_order(person: Person) -> tuple:
+    # Oldest source record first: the pupil entered first keeps the plain login.
+    return min((sk.split(":")[0], int(sk.split(":")[1])) for sk in person.source_keys)
+
+
+def make_plan(
+    roster: Roster,
+    snapshot: Snapshot,
+    layout: Layout,
+    now: dt.datetime,
+    policy: Policy = Policy(),
+    keep: frozenset[str] = frozenset(),
+) -> Plan:
+    """The changes that bring the directory to the state the roster describes.
+
+    ``keep`` holds account keys to leave exactly as they are (the guard withholds
+    their disabling); accounts whose source record was rejected are kept too.
+    """
+    changes: list[Change] = []
+    if not snapshot.people_ou:
+        changes.append(ou_change(layout.people_dn, layout.people_ou))
+    if not snapshot.groups_ou:
+        changes.append(ou_change(layout.groups_dn, layout.groups_ou))
+
+    matched, new, left = match(roster, snapshot)
+    dn_of: dict[str, str] = {key: account.dn for key, account in matched.items()}
+    taken = set(snapshot.taken_logins)
+    for person in sorted(new, key=lambda p: (login_base(
+            layout.login_template, p.first_name, p.last_name, layout.login_max_length),
+            source_order(p))):
+        base = login_base(layout.login_template, person.first_name, person.last_name,
+                          layout.login_max_length)
+        login = allocate(base, lambda x: x in taken, layout.login_max_length)
+        taken.add(login)
+        dn_of[person.key] = layout.person_dn(login)
+        changes.append(Change("create", "person", dn_of[person.key],
+                              attrs=person_attrs(person, login), key=person.key))
+
+    for key, account in matched.items():
+        change = update_change(roster.people[key], account)
+        if change is not None:
+            changes.append(change)
+
+    held_dns: set[str] = set()
+    for account in left:
+        if (account.key in keep or account.key in roster.held_keys
+                or roster.held_source_keys.intersection(account.source_keys)):
+            held_dns.add(dnmod.key(account.dn))
+            continue
+        change = removal_change(account, now, policy)
+        if change is not None:
+            changes.append(change)
+
+    managed_dns = {dnmod.key(a.dn) for a in snapshot.accounts}
+    members, described = desired_groups(roster.people.values(), dn_of)
+    changes.extend(group_changes(snapshot, layout, members, described, managed_dns, held_dns))
+    changes.sort(key=lambda c: ORDER.index(c.action if c.kind != "group" else "group"))
+    return Plan(changes, conflicts=conflicts(snapshot, members))
+
+
+def ou_change(dn: str, name: str) -> Change:
+    return Change("create", "ou", dn, attrs={"objectClass": ("top", "organizationalUnit"),
+                                            "ou": (name,)})
+
+
+def update_change(person: Person, account: Account) -> Change | None:
+    desired = person_attrs(person, account.uid)
+    mods = list(diff(account.attrs, desired, PERSON_ATTRS))
+    action = "relink" if account.key != person.key else "update"
+    if account.disabled_at is not None:
+        # Only undo our own lock: a lock an administrator set by hand stays.
+        action = "enable"
+        mods.append(Mod("delete", "provisionerDisabledAt"))
+        if account.first("pwdAccountLockedTime") == LOCKED:
+            mods.append(Mod("delete", "pwdAccountLockedTime"))
+    if not mods:
+        return None
+    old = {m.attr: account.attrs.get(m.attr.lower(), ()) for m in mods}
+    return Change(action, "person", account.dn, mods=tuple(mods), old=old, key=person.key)
+
+
+def removal_change(account: Account, now: dt.datetime, policy: Policy) -> Change | None:
+    """Disable an account whose person is gone; delete it once the grace period is over."""
+    disabled_at = account.disabled_at
+    if disabled_at is None:
+        mods = [Mod("replace", "provisionerDisabledAt", (format_time(now),)),
+                Mod("replace", "pwdAccountLockedTime", (LOCKED,))]
+        if account.attrs.get("employeetype"):
+            mods.insert(0, Mod("delete", "employeeType"))
+        old = {m.attr: account.attrs.get(m.attr.lower(), ()) for m in mods}
+        return Change("disable", "person", account.dn, mods=tuple(mods), old=old, key=account.key)
+    if policy.delete and now - disabled_at >= policy.grace:
+        return Change("delete", "person", account.dn, old={"uid": (account.uid,)}, key=account.key)
+    return None
+
+
+def group_changes(
+    snapshot: Snapshot,
+    layout: Layout,
+    members: dict[str, set[str]],
+    described: dict[str, str],
+    managed_dns: set[str],
+    held_dns: set[str],
+) -> list[Change]:
+    """Create, update or delete managed groups; members we did not add are kept."""
+    out: list[Change] = []
+    for cn, wanted in sorted(members.items()):
+        group = snapshot.groups.get(cn.lower())
+        if group is None:
+            out.append(Change("create", "group", layout.group_dn(cn),
+                              attrs=group_attrs(cn, described[cn], wanted)))
+        elif group.managed:
+            out.extend(membership(group, wanted, described[cn], managed_dns, held_dns))
+    for lcn, group in sorted(snapshot.groups.items()):
+        if group.managed and not any(cn.lower() == lcn for cn in members):
+            out.extend(membership(group, set(), group.description, managed_dns, held_dns))
+    return out
+
+
+def membership(group, wanted: set[str], description: str | None, managed_dns, held_dns) -> list[Change]:
+    current = {dnmod.key(m): m for m in group.members}
+    wanted_keys = {dnmod.key(m): m for m in wanted}
+    add = [m for k, m in wanted_keys.items() if k not in current]
+    remove = [m for k, m in current.items()
+              if k not in wanted_keys and k in managed_dns and k not in held_dns]
+    if len(current) - len(remove) + len(add) == 0:
+        return [Change("delete", "group", group.dn, old={"member": group.members})]
+    mods = []
+    if add:
+        mods.append(Mod("add", "member", tuple(sorted(add))))
+    if remove:
+        mods.append(Mod("delete", "member", tuple(sorted(remove))))
+    if description and description != group.description:
+        mods.append(Mod("replace", "description", (description,)))
+    if not mods:
+        return []
+    return [Change("update", "group", group.dn, mods=tuple(mods),
+                   old={"member": tuple(sorted(remove))} if remove else {})]
+
+
+def conflicts(snapshot: Snapshot, members: dict[str, set[str]]) -> list[str]:
+    return [f"group {g.dn} exists and is not managed by the provisioner; left alone"
+            for cn in sorted(members) if (g := snapshot.groups.get(cn.lower())) and not g.managed]

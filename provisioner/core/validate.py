@@ -1,0 +1,161 @@
+"""Source rows → validated people. Bad records are reported, never fatal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from email_validator import EmailNotValidError, validate_email
+
+from . import pesel as pesel_mod
+from .model import (
+    CLASS_TEACHER,
+    PUPIL,
+    SECRETARIAT,
+    Person,
+    Problem,
+    Roster,
+    SourceRow,
+)
+from .names import clean, same_person
+
+Hasher = Callable[[str], str]
+
+
+def hasher(key: bytes) -> Hasher:
+    """The keyed HMAC-SHA256 that stands for a PESEL everywhere outside memory."""
+
+    def digest(pesel: str) -> str:
+        return hmac.new(key, pesel.encode("ascii"), hashlib.sha256).hexdigest()
+
+    return digest
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """Trimmed address with the domain lower-cased; ``ValueError`` if not an address."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return f"{result.local_part}@{result.domain.lower()}"
+
+
+def fixer(row: SourceRow, field: str) -> str:
+    # The secretariat keeps the pupil's file (PESEL, names); the class teacher
+    # fills in e-mails and everything about the family.
+    if row.role == PUPIL and field != "email":
+        return SECRETARIAT
+    return CLASS_TEACHER
+
+
+def problem(row: SourceRow, code: str, reason: str, field: str, rejected: bool) -> Problem:
+    return Problem(
+        table=row.table,
+        id=row.id,
+        code=code,
+        reason=reason,
+        field=field,
+        fixer=fixer(row, field),
+        first_name=clean(row.first_name),
+        last_name=clean(row.last_name),
+        places=row.places,
+        pesel_masked=pesel_mod.mask(row.pesel),
+        rejected=rejected,
+    )
+
+
+def active(row: SourceRow, today: dt.date) -> bool:
+    """A pupil who has not left yet; a guardian of at least one such pupil."""
+    if row.role == PUPIL:
+        return row.left_on is None or row.left_on > today
+    return bool(row.places)
+
+
+def pesel_code(message: str) -> str:
+    if "missing" in message:
+        return "pesel_missing"
+    if "check digit" in message:
+        return "pesel_invalid_checksum"
+    if "date" in message or "month" in message:
+        return "pesel_invalid_date"
+    return "pesel_format"
+
+
+def recency(row: SourceRow) -> tuple:
+    return (row.modified_at or dt.datetime.min, row.role == PUPIL, row.id)
+
+
+def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date) -> Roster:
+    """Validate and merge source rows into one ``Person`` per PESEL."""
+    problems: list[Problem] = []
+    by_pesel: dict[str, list[SourceRow]] = defaultdict(list)
+    held_sources: set[str] = set()
+    for row in rows:
+        if not active(row, today):
+            continue
+        if not clean(row.first_name) or not clean(row.last_name):
+            field = "first_name" if not clean(row.first_name) else "last_name"
+            problems.append(problem(row, "name_missing", f"{field} is empty", field, True))
+            held_sources.add(row.source_key)
+            continue
+        try:
+            value = pesel_mod.normalize(row.pesel)
+        except pesel_mod.InvalidPesel as exc:
+            problems.append(problem(row, pesel_code(str(exc)), str(exc), "pesel", True))
+            held_sources.add(row.source_key)
+            continue
+        by_pesel[value].append(row)
+
+    people: dict[str, Person] = {}
+    held_keys: set[str] = set()
+    for value, group in by_pesel.items():
+        key = digest(value)
+        first = group[0]
+        if any(not same_person(names(first), names(r)) for r in group[1:]):
+            for row in group:
+                problems.append(problem(
+                    row, "pesel_conflict",
+                    "the same PESEL is given to people with different names", "pesel", True,
+                ))
+                held_sources.add(row.source_key)
+            held_keys.add(key)
+            continue
+        people[key] = merge(key, group, problems)
+    return Roster(people, tuple(problems), frozenset(held_keys), frozenset(held_sources))
+
+
+def names(row: SourceRow) -> tuple[str, str]:
+    return (row.first_name or "", row.last_name or "")
+
+
+def merge(key: str, group: list[SourceRow], problems: list[Problem]) -> Person:
+    """One person from all rows sharing a PESEL; the newest row's data wins."""
+    ordered = sorted(group, key=recency, reverse=True)
+    email, email_problems = None, []
+    for row in ordered:
+        try:
+            email = normalize_email(row.email)
+        except ValueError as exc:
+            email_problems.append(problem(row, "email_invalid", str(exc), "email", False))
+            continue
+        if email:
+            break
+        email_problems.append(problem(row, "email_missing", "e-mail is missing", "email", False))
+    if email is None:
+        problems.extend(email_problems)
+    newest = ordered[0]
+    return Person(
+        key=key,
+        first_name=clean(newest.first_name),
+        last_name=clean(newest.last_name),
+        email=email,
+        roles=frozenset(r.role for r in group),
+        places=frozenset((r.role, p) for r in group for p in r.places),
+        source_keys=frozenset(r.source_key for r in group),
+    )

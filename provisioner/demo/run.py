@@ -1,0 +1,79 @@
+"""The demo: a throwaway slapd, a generated UONET database, a sync, its summary."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import tempfile
+from pathlib import Path
+
+from ..adapters.directory import Directory
+from ..app import render
+from ..app.sync import apply, prepare
+from ..settings import Settings
+from . import data
+
+
+def settings_for(server, workdir: Path, source_url: str, **sections) -> Settings:
+    """Settings pointing at a ``ProvisionerSlapd``, with fresh secret files in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    password, key = workdir / "bind-password", workdir / "pesel.key"
+    password.write_text(server.service_password)
+    if not key.exists():
+        key.write_text(secrets.token_hex(32))
+    for f in (password, key):
+        f.chmod(0o600)
+    values = {
+        "source": {"url": source_url},
+        "ldap": {"url": server.url, "bind_dn": server.service_dn,
+                 "bind_password_file": str(password), "base_dn": server.suffix},
+        "identity": {"pesel_key_file": str(key)},
+        "state": {"url": f"sqlite:///{workdir / 'state.sqlite'}"},
+    }
+    for name, overrides in sections.items():
+        values.setdefault(name, {}).update(overrides)
+    return Settings(**values)
+
+
+def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
+    from .slapd import ProvisionerSlapd  # needs python-ldap, a test dependency
+
+    with tempfile.TemporaryDirectory(prefix="provisioner-demo-") as tmp, ProvisionerSlapd() as server:
+        workdir = Path(tmp)
+        dataset = data.create_demo_database(workdir / "uonet.sqlite", pupils=pupils)
+        out(f"Demo UONET database: {len(dataset.schools)} schools, {len(dataset.pupils)} pupils,"
+            f" {len(dataset.guardians)} guardian rows (one per child, as UONET keeps them),"
+            f" {len(dataset.bad)} bad records on purpose.")
+        out(f"Throwaway slapd at {server.url}, base {server.suffix}, schema and overlays from ldif/.\n")
+        settings = settings_for(server, workdir, f"sqlite:///{workdir / 'uonet.sqlite'}")
+        with Directory(settings) as directory:
+            out("== First sync ==")
+            outcome = apply(prepare(settings, directory), directory)
+            out(render.summary_text(outcome))
+            out("\n== Second sync (nothing changed in UONET, so nothing to do) ==")
+            again = prepare(settings, directory)
+            out(render.plan_text(again).splitlines()[0])
+        out("\nA few accounts as the directory holds them (no PESEL, only its keyed HMAC):")
+        for block in sample(server.dump(), 3):
+            out(block + "\n")
+        if keep:
+            out(f"slapd stays up at {server.url} (bind {server.root_dn} / {server.root_pw});"
+                " press Ctrl-C to stop.")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+        return 1 if outcome.partial else 0
+
+
+def sample(ldif: str, count: int) -> list[str]:
+    blocks = [b for b in ldif.split("\n\n") if "objectClass: provisionerAccount" in b]
+    keep = ("dn", "uid", "cn", "mail", "employeeType", "memberOf", "provisionerPeselHmac")
+    return ["\n".join(readable(line) for line in b.splitlines() if line.split(":")[0] in keep)
+            for b in blocks[:count]]
+
+
+def readable(line: str) -> str:
+    """An LDIF line with a base64 value (any non-ASCII name) shown as text."""
+    name, sep, value = line.partition(":: ")
+    return f"{name}: {base64.b64decode(value).decode()}" if sep else line

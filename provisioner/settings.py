@@ -1,0 +1,164 @@
+"""One settings object for every part of the provisioner.
+
+Values come from a TOML file (``--config`` or ``PROVISIONER_CONFIG``) and from
+environment variables ``PROVISIONER_<SECTION>__<KEY>``, which win over the file.
+Secrets are never values here: settings name the files that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+DEFAULT_QUERIES = {
+    "schools": "SELECT id, rspo, name FROM schools",
+    "classes": "SELECT id, school_id, code FROM classes",
+    "pupils": (
+        "SELECT id, class_id, pesel, first_name, second_name, last_name, email, left_on,"
+        " modified_at FROM pupils"
+    ),
+    "guardians": "SELECT id, pesel, first_name, last_name, email, modified_at FROM guardians",
+    "pupil_guardians": "SELECT pupil_id, guardian_id, relation FROM pupil_guardians",
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSettings(Section):
+    url: str = Field(
+        "sqlite:///uonet.sqlite",
+        description="SQLAlchemy URL of the UONET source (views with the reference schema).",
+    )
+    queries: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_QUERIES),
+        description="SQL per reference table (schools, classes, pupils, guardians,"
+        " pupil_guardians), each returning the reference columns. Missing keys use the"
+        " reference tables.",
+    )
+
+
+class LdapSettings(Section):
+    url: str = Field(description="Directory URL, ldap://host:port or ldaps://host:port.")
+    bind_dn: str = Field(description="DN of the provisioner's service account.")
+    bind_password_file: Path = Field(description="File holding the service account password.")
+    base_dn: str = Field(description="Base DN; people and groups go in OUs under it.")
+    people_ou: str = Field("people", description="OU of the accounts, under base_dn.")
+    groups_ou: str = Field("groups", description="OU of the groups, under base_dn.")
+    timeout: float = Field(30.0, description="Connect and per-request timeout, seconds.")
+    page_size: int = Field(1000, description="Entries per page when reading the directory.")
+
+
+class IdentitySettings(Section):
+    pesel_key_file: Path = Field(
+        description="File holding the secret key of the PESEL HMAC (at least 32 bytes)."
+        " Changing it orphans every account: keep it backed up."
+    )
+    login_template: str = Field(
+        "{first_name}.{last_name}",
+        description="Login pattern; fields {first_name} and {last_name}, transliterated.",
+    )
+    login_max_length: int = Field(32, ge=8, le=64, description="Longest login, characters.")
+
+
+class StateSettings(Section):
+    url: str = Field(
+        "sqlite:///provisioner-state.sqlite",
+        description="SQLAlchemy URL of the state database (journal, outbox, tokens).",
+    )
+
+
+class LifecycleSettings(Section):
+    grace_days: int = Field(
+        180, ge=0, description="Days a disabled account is kept before deletion."
+    )
+    delete: bool = Field(True, description="Delete accounts after the grace period.")
+    max_disables: int = Field(
+        50, ge=0, description="Most disables plus deletions one run may apply (count)."
+    )
+    max_disable_ratio: float = Field(
+        0.10, ge=0, le=1, description="Most disables plus deletions one run may apply,"
+        " as a share of managed accounts (0.10 = 10 %)."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROVISIONER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    ldap: LdapSettings
+    identity: IdentitySettings
+    state: StateSettings = Field(default_factory=StateSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
+        # The TOML file arrives as init values; environment variables win over it.
+        return env_settings, init_settings
+
+    def query(self, table: str) -> str:
+        return self.source.queries.get(table) or DEFAULT_QUERIES[table]
+
+    def bind_password(self) -> str:
+        return read_secret(self.ldap.bind_password_file, "ldap.bind_password_file")
+
+    def pesel_key(self) -> bytes:
+        key = read_secret(self.identity.pesel_key_file, "identity.pesel_key_file").encode()
+        if len(key) < 32:
+            raise ConfigError(
+                f"identity.pesel_key_file: {self.identity.pesel_key_file} holds"
+                f" {len(key)} bytes, at least 32 are needed"
+            )
+        return key
+
+
+def credential_path(path: Path) -> Path:
+    """A relative secret path is looked up in systemd's $CREDENTIALS_DIRECTORY first."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and not path.is_absolute() and (Path(creds) / path).exists():
+        return Path(creds) / path
+    return path
+
+
+def read_secret(path: Path, name: str) -> str:
+    try:
+        return credential_path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from exc
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Settings from the TOML file (if any) and the environment, or one ``ConfigError``."""
+    path = path or os.environ.get("PROVISIONER_CONFIG")
+    data: dict = {}
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from exc
+
+
+def describe(exc: ValidationError) -> str:
+    """First validation problem as one line naming the key and its variable."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc)
+    env = "PROVISIONER_" + "__".join(p.upper() for p in loc)
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"setting {key} ({env}): {err['msg'].lower()}{more}"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit tests, then end-to-end tests against a real slapd)
+# after installing what it needs. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+.venv/bin/ruff check provisioner tests bench
+exec .venv/bin/python -m pytest "$@"

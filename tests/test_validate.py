@@ -1,0 +1,76 @@
+import datetime as dt
+
+from provisioner.core import pesel
+from provisioner.core.model import GUARDIAN, PUPIL, Place, SourceRow
+from provisioner.core.validate import hasher, normalize_email, validate
+
+TODAY = dt.date(2026, 9, 1)
+DIGEST = hasher(b"k" * 32)
+A = Place("1234567", "SP 12", "1a")
+B = Place("7654321", "LO 3", "2 TI")
+P1 = pesel.make(dt.date(2015, 3, 4), 11)
+P2 = pesel.make(dt.date(1985, 6, 7), 22, female=True)
+
+
+def row(table, id, p, first="Jan", last="Nowak", email=None, places=(A,), **kw):
+    return SourceRow(table, id, p, first, last, email, places=places, **kw)
+
+
+def test_guardian_entered_once_per_child_is_one_person_in_both_classes():
+    r = validate([
+        row("guardians", 1, P2, "Ewa", "Nowak", "ewa@X.PL", (A,),
+            modified_at=dt.datetime(2026, 1, 1)),
+        row("guardians", 2, P2, " ewa ", "NOWAK", None, (B,)),
+    ], DIGEST, TODAY)
+    (ewa,) = r.people.values()
+    assert ewa.roles == {GUARDIAN} and ewa.source_keys == {"guardian:1", "guardian:2"}
+    assert {p for _, p in ewa.places} == {A, B}
+    assert ewa.email == "ewa@x.pl" and ewa.first_name == "Ewa"
+    assert r.problems == ()
+
+
+def test_pupil_who_is_also_a_guardian_has_both_roles():
+    r = validate([row("pupils", 1, P2, "Ewa", "Nowak"), row("guardians", 9, P2, "Ewa", "Nowak")],
+                 DIGEST, TODAY)
+    assert next(iter(r.people.values())).roles == {PUPIL, GUARDIAN}
+
+
+def test_conflicting_pesel_rejects_both_and_holds_their_account():
+    r = validate([row("pupils", 1, P1, "Jan", "Nowak"), row("guardians", 2, P1, "Piotr", "Lis")],
+                 DIGEST, TODAY)
+    assert r.people == {}
+    assert [(p.table, p.code) for p in r.rejected] == [("pupils", "pesel_conflict"),
+                                                       ("guardians", "pesel_conflict")]
+    assert r.held_keys == {DIGEST(P1)}
+
+
+def test_bad_pesels_are_rejected_with_a_reason_and_no_pesel_in_it():
+    bad = "44051401358"
+    r = validate([row("pupils", 1, None), row("pupils", 2, bad), row("pupils", 3, P1)], DIGEST, TODAY)
+    assert [p.code for p in r.rejected] == ["pesel_missing", "pesel_invalid_checksum"]
+    assert all(bad not in repr(p) for p in r.problems)
+    assert r.rejected[1].pesel_masked == "440514*****" and r.held_source_keys == {"pupil:1", "pupil:2"}
+    assert len(r.people) == 1
+
+
+def test_invalid_email_keeps_the_person_without_mail():
+    r = validate([row("pupils", 1, P1, email="jan@")], DIGEST, TODAY)
+    assert next(iter(r.people.values())).email is None
+    assert [(p.code, p.rejected, p.fixer) for p in r.problems] == [("email_invalid", False, "wychowawca")]
+
+
+def test_leaver_and_guardian_without_pupils_are_not_people():
+    r = validate([row("pupils", 1, P1, left_on=TODAY), row("guardians", 2, P2, places=())],
+                 DIGEST, TODAY)
+    assert r.people == {} and r.problems == ()
+
+
+def test_pesel_never_in_person_and_hmac_is_keyed():
+    r = validate([row("pupils", 1, P1)], DIGEST, TODAY)
+    assert P1 not in repr(r)
+    assert hasher(b"other-key" * 4)(P1) != DIGEST(P1)
+
+
+def test_email_normalisation():
+    assert normalize_email("  Jan.Kowalski@Szkola.EDU.pl ") == "Jan.Kowalski@szkola.edu.pl"
+    assert normalize_email("") is None
