@@ -1,8 +1,8 @@
 import datetime as dt
 
 import pytest
-
 from memdir import MemDir
+
 from provisioner.core.mapping import Layout
 from provisioner.core.model import GUARDIAN, PUPIL, Person, Place, Roster
 from provisioner.core.plan import LOCKED, Policy, make_plan
@@ -60,7 +60,8 @@ def test_collisions_are_numbered_by_oldest_source_record_and_stable():
 
 def test_hand_made_login_is_not_reused():
     mem = MemDir(LAYOUT)
-    mem.add_raw("uid=jan.nowak,ou=teachers,dc=example,dc=org", {"uid": ["jan.nowak"], "objectClass": ["inetOrgPerson"]})
+    mem.add_raw("uid=jan.nowak,ou=teachers,dc=example,dc=org",
+                {"uid": ["jan.nowak"], "objectClass": ["inetOrgPerson"]})
     converge(mem, roster(person("a1")))
     assert mem.by_uid("jan.nowak2")
 

@@ -7,6 +7,7 @@ Losing the connection stops the run with a ``DirectoryError``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -76,10 +77,8 @@ class Directory:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(lexc.LDAPException):
             self.conn.unbind()
-        except lexc.LDAPException:
-            pass
 
     def search(self, base: str, flt: str, attrs: Iterable[str],
                scope=ldap3.SUBTREE) -> Iterator[tuple[str, dict[str, tuple[str, ...]]]]:

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 
 from ..core.model import Problem
-from ..core.plan import Change, Plan
+from ..core.plan import Change
 from .sync import Outcome, Prepared
 
 SIGN = {"create": "+", "delete": "-", "disable": "!", "enable": "^", "relink": "~", "update": "~"}

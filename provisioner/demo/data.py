@@ -202,8 +202,9 @@ class _Builder:
         self.rng = rng
         self.bad_records = bad_records
         self.ds = Dataset()
-        self.serials: Counter[tuple[dt.date, bool]] = Counter()
-        self.emails: Counter[str] = Counter()
+        # Plain dicts, not Counters: Counter.__missing__ is slow at 100 000 pupils.
+        self.serials: dict[tuple[dt.date, bool], int] = {}
+        self.emails: dict[str, int] = {}
         self.regular_classes: list[tuple[int, int]] = []  # (class id, birth year)
 
     def build(self, pupils: int) -> Dataset:
@@ -252,17 +253,18 @@ class _Builder:
 
     def new_pesel(self, born: dt.date, female: bool) -> str:
         # pesel.make() has 1000 serials per date and sex; spill over to the next day.
-        while self.serials[born, female] >= 1000:
+        count = self.serials.get((born, female), 0)
+        while count >= 1000:
             born += dt.timedelta(days=1)
-        count = self.serials[born, female]
-        self.serials[born, female] += 1
+            count = self.serials.get((born, female), 0)
+        self.serials[born, female] = count + 1
         # 37 is coprime to 1000, so serials stay unique but do not look sequential.
         return pesel.make(born, (count * 37 + born.toordinal()) % 1000, female)
 
     def email(self, first: str, last: str, domain: str, sep: str = ".") -> str:
-        local = sep.join(_slug(x).replace(".", "") for x in (first, last))
-        self.emails[f"{local}@{domain}"] += 1
-        n = self.emails[f"{local}@{domain}"]
+        local = f"{_slug(first).replace('.', '')}{sep}{_slug(last).replace('.', '')}"
+        n = self.emails.get(f"{local}@{domain}", 0) + 1
+        self.emails[f"{local}@{domain}"] = n
         return f"{local}{n if n > 1 else ''}@{domain}"
 
     def pick(self, options: tuple[Any, ...] | list[Any]) -> Any:
@@ -316,12 +318,14 @@ class _Builder:
             last = female_name if female else male_name
             kids.append(self.pupil(class_id, self.birthday(year), female, self.pick(names),
                                    last, second))
-        # 0, 1 or 2 guardians with weights 1:3:6 give 1.5 guardians per pupil on average.
-        count = rng.choices((0, 1, 2), weights=(1, 3, 6))[0]
-        if count == 2:
-            roles = ["matka", "ojciec"]
+        # 2, 1 or 0 guardians with weights 6:3:1 give 1.5 guardians per pupil on average.
+        r = rng.random()
+        if r < 0.6:
+            roles: tuple[str, ...] = ("matka", "ojciec")
+        elif r < 0.9:
+            roles = (self.pick(("matka",) * 11 + ("ojciec",) * 6 + ("opiekun prawny",) * 3),)
         else:
-            roles = rng.choices(["matka", "ojciec", "opiekun prawny"], weights=(11, 6, 3))[:count]
+            roles = ()
         parents = []
         for role in roles:
             if role == "opiekun prawny":  # often a grandparent or another relative

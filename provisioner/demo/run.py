@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 import tempfile
 from pathlib import Path
@@ -59,10 +60,8 @@ def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
         if keep:
             out(f"slapd stays up at {server.url} (bind {server.root_dn} / {server.root_pw});"
                 " press Ctrl-C to stop.")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 server.wait()
-            except KeyboardInterrupt:
-                pass
         return 1 if outcome.partial else 0
 
 

@@ -1,0 +1,41 @@
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from provisioner import settings
+
+EXAMPLE = Path(__file__).parents[1] / "config" / "provisioner.example.toml"
+
+
+def keys(model: type[BaseModel], prefix=""):
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from keys(ann, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}"
+
+
+def flat(data, prefix=""):
+    for k, v in data.items():
+        if isinstance(v, dict) and k != "queries":
+            yield from flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}"
+
+
+def test_example_config_documents_every_key_and_loads():
+    assert set(flat(tomllib.loads(EXAMPLE.read_text()))) == set(keys(settings.Settings))
+    assert settings.load(EXAMPLE).ldap.base_dn == "dc=example,dc=org"
+
+
+def test_every_setting_has_a_description():
+    for section in settings.Settings.model_fields.values():
+        for name, field in section.annotation.model_fields.items():
+            assert field.description, name
+
+
+def test_environment_wins_over_the_file(monkeypatch):
+    monkeypatch.setenv("PROVISIONER_LDAP__PEOPLE_OU", "uczniowie")
+    assert settings.load(EXAMPLE).ldap.people_ou == "uczniowie"
