@@ -15,7 +15,7 @@ from ..adapters import source
 from ..adapters.directory import Directory, Failure
 from ..core.assemble import assemble
 from ..core.model import Roster
-from ..core.plan import Plan, Policy, make_plan
+from ..core.plan import Change, Plan, Policy, make_plan
 from ..core.validate import hasher, validate
 from ..settings import Settings
 
@@ -33,6 +33,7 @@ class Outcome:
     prepared: Prepared
     failures: list[Failure] = field(default_factory=list)
     applied: Counter = field(default_factory=Counter)
+    done: list[Change] = field(default_factory=list)  # changes the directory accepted
 
     @property
     def partial(self) -> bool:
@@ -65,6 +66,7 @@ def apply(prepared: Prepared, directory: Directory) -> Outcome:
     def done(change, error):
         if error is None:
             outcome.applied[f"{change.kind}.{change.action}"] += 1
+            outcome.done.append(change)
 
     outcome.failures = directory.apply(prepared.plan.changes, done)
     return outcome

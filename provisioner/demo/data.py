@@ -85,8 +85,8 @@ KINDS = ("SP", "LO", "T", "SP", "SP", "LO", "SP", "T", "SP", "SP")
 # kind -> (grades, class sections, birth year of grade 0); a grade-g pupil is born base - g.
 CLASS_PLAN = {
     "SP": (8, ("a", "b", "c", "d", "e", "f"), 2019),
-    "LO": (4, (" LO", " LOb", " LOc", " lo"), 2012),
-    "T": (5, (" TI", " TE", " TM", " ti"), 2013),
+    "LO": (4, (" LO", "b LO", "c LO", "d LO"), 2012),
+    "T": (5, (" TI", " TE", " TM", " TL"), 2013),
 }
 PUPIL_DOMAIN = "uczen.example.pl"
 GUARDIAN_DOMAINS = ("example.com", "poczta.example.pl", "example.net")
@@ -177,13 +177,19 @@ def create_demo_database(path: str | os.PathLike[str], pupils: int = 60, seed: i
 
 def _values(dataset: Dataset, table: str, as_text: bool) -> list[tuple[Any, ...]]:
     cols = COLUMNS[table]
-    rows = [tuple(row[c] for c in cols) for row in getattr(dataset, table)]
-    if not as_text or table not in ("pupils", "guardians"):
-        return rows
-    return [tuple(_iso(v) for v in row) for row in rows]
+    # Only the date columns need converting; touching the others costs seconds at 100 000.
+    dates = [i for i, c in enumerate(cols) if c in ("left_on", "modified_at")] if as_text else []
+    out = []
+    for row in getattr(dataset, table):
+        values = [row[c] for c in cols]
+        for i in dates:
+            values[i] = _iso(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def _iso(value: Any) -> Any:
+    """ISO text for dates and timestamps, which is how SQLite tools expect them."""
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -239,8 +245,8 @@ class _Builder:
             wanted = min(grades * len(sections), max(4, round(pupils / count / 22)))
             for k in range(wanted):
                 grade, section = k % grades + 1, sections[k // grades]
-                if kind == "SP" and i % 4 == 3:
-                    section = section.upper()  # some schools write "3B", others "3b"
+                if i % 4 == 3:
+                    section = section.swapcase()  # some schools write "3B" or "4 lo"
                 class_id = self.add_class(i + 1, f"{grade}{section}")
                 self.regular_classes.append((class_id, max(2008, base - grade)))
 
