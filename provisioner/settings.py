@@ -73,6 +73,10 @@ class StateSettings(Section):
         "sqlite:///provisioner-state.sqlite",
         description="SQLAlchemy URL of the state database (journal, outbox, tokens).",
     )
+    lock_file: Path = Field(
+        Path("provisioner.lock"),
+        description="Lock file that lets one sync run at a time on this host.",
+    )
 
 
 class LifecycleSettings(Section):

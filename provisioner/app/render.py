@@ -53,6 +53,15 @@ def rejection_lines(problems) -> list[str]:
     return lines
 
 
+def withheld_lines(prepared: Prepared) -> list[str]:
+    if not prepared.withheld:
+        return []
+    lines = [f"Withheld by the safety guard: {prepared.guard_reason}."
+             " These accounts were left as they are; run with --force to apply:"]
+    lines += [f"  {c.action} {c.dn}" for c in prepared.withheld]
+    return lines
+
+
 def plan_text(prepared: Prepared) -> str:
     plan = prepared.plan
     c = counts_dict(plan.counts())
@@ -60,6 +69,7 @@ def plan_text(prepared: Prepared) -> str:
              f" {c['disabled']} to disable, {c['deleted']} to delete;"
              f" {c['groups_changed']} group changes"]
     lines += [change_line(ch) for ch in plan.changes]
+    lines += withheld_lines(prepared)
     lines += [f"warning: {w}" for w in plan.conflicts]
     lines += rejection_lines(prepared.roster.problems)
     return "\n".join(lines)
@@ -81,7 +91,13 @@ def plan_json(prepared: Prepared) -> str:
         "changes": [change_dict(c) for c in prepared.plan.changes],
         "conflicts": prepared.plan.conflicts,
         "rejected": [problem_dict(p) for p in prepared.roster.rejected],
+        "withheld": withheld_dict(prepared),
     }, ensure_ascii=False, indent=2)
+
+
+def withheld_dict(prepared: Prepared) -> dict:
+    return {"reason": prepared.guard_reason,
+            "changes": [{"action": c.action, "dn": c.dn} for c in prepared.withheld]}
 
 
 def ldif_line(attr: str, value: str) -> str:
@@ -118,23 +134,25 @@ def render_plan(prepared: Prepared, fmt: str) -> str:
 def summary_dict(outcome: Outcome) -> dict:
     prepared = outcome.prepared
     return {
-        "outcome": "partial" if outcome.partial else "ok",
+        "outcome": outcome.status,
         "counts": counts_dict(outcome.applied),
         "planned": counts_dict(prepared.plan.counts()),
         "failed": [{"dn": f.change.dn, "action": f.change.action, "error": f.message}
                    for f in outcome.failures],
         "rejected": [problem_dict(p) for p in prepared.roster.rejected],
         "conflicts": prepared.plan.conflicts,
+        "withheld": withheld_dict(prepared),
     }
 
 
 def summary_text(outcome: Outcome) -> str:
     c = counts_dict(outcome.applied)
-    lines = [f"Sync {'partial' if outcome.partial else 'done'}: {c['created']} created,"
+    lines = [f"Sync {outcome.status}: {c['created']} created,"
              f" {c['updated']} updated, {c['enabled']} enabled, {c['disabled']} disabled,"
              f" {c['deleted']} deleted; {c['groups_changed']} group changes"]
     for f in outcome.failures:
         lines.append(f"failed: {f.change.action} {f.change.dn}: {f.message}")
+    lines += withheld_lines(outcome.prepared)
     lines += [f"warning: {w}" for w in outcome.prepared.plan.conflicts]
     lines += rejection_lines(outcome.prepared.roster.problems)
     return "\n".join(lines)

@@ -5,15 +5,50 @@ from __future__ import annotations
 import datetime as dt
 
 from ..adapters.directory import Directory
+from ..adapters.lock import exclusive
+from ..adapters.state import State
+from ..errors import ProvisionerError
 from ..settings import Settings
+from . import journal, render
 from .sync import Outcome, apply, prepare
 
+FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never the directory
 
-def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | None = None) -> Outcome:
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | None = None,
+              wait: float = 0.0) -> Outcome:
     """Run one sync and return its outcome (``outcome.exit_code`` tells how it went).
 
     Raises a ``ProvisionerError`` subclass when nothing could be applied (bad config,
-    source or directory unreadable, another sync holding the lock).
+    source or directory unreadable, another sync holding the lock); the run is
+    journaled as failed with that one-line reason.
     """
-    with Directory(settings) as directory:
-        return apply(prepare(settings, directory, now), directory)
+    with exclusive(settings.state.lock_file, wait), State(settings.state.url) as state:
+        run_id = state.start_run(utcnow(), forced=force)
+        buffer: list[dict] = []
+
+        def record(change, error):
+            buffer.append(journal.change_row(change, error, utcnow()))
+            if len(buffer) >= FLUSH_EVERY:
+                state.record_changes(run_id, buffer)
+                buffer.clear()
+
+        try:
+            with Directory(settings) as directory:
+                prepared = prepare(settings, directory, now, force)
+                outcome = apply(prepared, directory, record)
+        except ProvisionerError as exc:
+            state.record_changes(run_id, buffer)
+            state.finish_run(run_id, utcnow(), "failed", error=str(exc))
+            raise
+        state.record_changes(run_id, buffer)
+        state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
+        summary = render.summary_dict(outcome)
+        state.finish_run(run_id, utcnow(), outcome.status, summary["counts"] | {
+            "rejected": len(summary["rejected"]), "failed": len(summary["failed"]),
+            "withheld": len(prepared.withheld)})
+    return outcome

@@ -1,4 +1,4 @@
-"""One sync: read the source, validate, snapshot the directory, plan, apply.
+"""One sync: read the source, validate, snapshot the directory, plan, guard, apply.
 
 ``prepare`` does everything but writing and returns the plan as data; a dry run
 renders it, a real run hands it to ``apply``. Nothing in the write path asks
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..adapters import source
 from ..adapters.directory import Directory, Failure
 from ..core.assemble import assemble
+from ..core.guard import Limits, refusal
 from ..core.model import Roster
 from ..core.plan import Change, Plan, Policy, make_plan
 from ..core.validate import hasher, validate
+from ..errors import SourceError
 from ..settings import Settings
+
+# Exit codes of a run that applied something (documented in the README).
+EXIT_OK, EXIT_PARTIAL, EXIT_WITHHELD = 0, 1, 4
 
 
 @dataclass(slots=True)
@@ -26,6 +32,8 @@ class Prepared:
     plan: Plan
     managed: int  # accounts the provisioner manages now
     now: dt.datetime
+    withheld: list[Change] = field(default_factory=list)  # removals the guard held back
+    guard_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -39,34 +47,69 @@ class Outcome:
     def partial(self) -> bool:
         return bool(self.failures)
 
+    @property
+    def status(self) -> str:
+        if self.failures:
+            return "partial"
+        return "withheld" if self.prepared.withheld else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "withheld": EXIT_WITHHELD}[self.status]
+
 
 def policy_of(settings: Settings) -> Policy:
     life = settings.lifecycle
     return Policy(grace=dt.timedelta(days=life.grace_days), delete=life.delete)
 
 
+def limits_of(settings: Settings) -> Limits:
+    return Limits(settings.lifecycle.max_disables, settings.lifecycle.max_disable_ratio)
+
+
 def read_roster(settings: Settings, now: dt.datetime) -> Roster:
+    """The validated source; refuses a source that yields nobody (a broken view, an
+    emptied table) because applying it would disable every account."""
     data = source.read(settings)
-    return validate(assemble(data, now.date()), hasher(settings.pesel_key()), now.date())
+    roster = validate(assemble(data, now.date()), hasher(settings.pesel_key()), now.date())
+    if not roster.people:
+        raise SourceError(
+            f"the source yields no valid person ({len(data.pupils)} pupil and"
+            f" {len(data.guardians)} guardian rows read); refusing to apply anything")
+    return roster
 
 
-def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = None) -> Prepared:
-    """Everything up to the plan; writes nothing."""
+def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = None,
+            force: bool = False) -> Prepared:
+    """Everything up to the plan, guard included; writes nothing."""
     now = now or dt.datetime.now(dt.UTC)
     roster = read_roster(settings, now)
     snapshot = directory.snapshot()
-    plan = make_plan(roster, snapshot, directory.layout, now, policy_of(settings))
-    return Prepared(roster, plan, len(snapshot.accounts), now)
+    policy = policy_of(settings)
+    plan = make_plan(roster, snapshot, directory.layout, now, policy)
+    prepared = Prepared(roster, plan, len(snapshot.accounts), now)
+    removals = plan.removals()
+    reason = refusal(len(removals), prepared.managed, limits_of(settings))
+    if reason and not force:
+        # Plan again with those accounts kept as they are: creations and updates still
+        # go through, and a withheld account keeps its groups too.
+        keep = frozenset(c.key for c in removals if c.key)
+        prepared.plan = make_plan(roster, snapshot, directory.layout, now, policy, keep=keep)
+        prepared.withheld, prepared.guard_reason = removals, reason
+    return prepared
 
 
-def apply(prepared: Prepared, directory: Directory) -> Outcome:
+def apply(prepared: Prepared, directory: Directory,
+          on_done: Callable[[Change, str | None], None] | None = None) -> Outcome:
     """Write the plan; refused entries are recorded, the rest goes on."""
     outcome = Outcome(prepared)
 
-    def done(change, error):
+    def done(change: Change, error: str | None) -> None:
         if error is None:
             outcome.applied[f"{change.kind}.{change.action}"] += 1
             outcome.done.append(change)
+        if on_done is not None:
+            on_done(change, error)
 
     outcome.failures = directory.apply(prepared.plan.changes, done)
     return outcome

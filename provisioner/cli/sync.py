@@ -7,9 +7,8 @@ import json
 from .. import settings as settings_mod
 from ..adapters.directory import Directory
 from ..app import render
-from ..app.sync import apply, prepare
-
-EXIT_PARTIAL = 1  # some entries were refused by the directory; the rest was applied
+from ..app.run import sync_once
+from ..app.sync import prepare
 
 
 def register(verbs) -> None:
@@ -18,19 +17,23 @@ def register(verbs) -> None:
     p.add_argument("--format", choices=("text", "json", "ldif"), default="text",
                    help="plan format for --dry-run (default text)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument("--force", action="store_true",
+                   help="apply disables/deletions over the safety limits, for this run only")
+    p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait this long for a running sync to finish (default: do not wait)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     settings = settings_mod.load(args.config)
-    with Directory(settings) as directory:
-        prepared = prepare(settings, directory)
-        if args.dry_run:
-            print(render.render_plan(prepared, args.format))
-            return 0
-        outcome = apply(prepared, directory)
+    if args.dry_run:
+        with Directory(settings) as directory:
+            prepared = prepare(settings, directory, force=args.force)
+        print(render.render_plan(prepared, args.format))
+        return 0
+    outcome = sync_once(settings, force=args.force, wait=args.wait)
     if args.json:
         print(json.dumps(render.summary_dict(outcome), ensure_ascii=False, indent=2))
     else:
         print(render.summary_text(outcome))
-    return EXIT_PARTIAL if outcome.partial else 0
+    return outcome.exit_code

@@ -139,7 +139,7 @@ def write_sqlite(dataset: Dataset, path: str | os.PathLike[str]) -> None:
     con = sqlite3.connect(path)
     try:
         con.executescript(SCHEMA_SQL)
-        with con:  # one transaction: 100 000 pupils load in about a second
+        with con:  # one transaction: 100 000 pupils load in seconds, not minutes
             for table, cols in COLUMNS.items():
                 marks = ", ".join("?" * len(cols))
                 sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"
@@ -216,6 +216,8 @@ class _Builder:
     def build(self, pupils: int) -> Dataset:
         self.schools(max(3, round(pupils / 500)), pupils)
         protected = self.specials()
+        for _ in range(8):  # enough clean one-child families to damage for inject_bad()
+            self.family(1, clean=True)
         while len(self.ds.pupils) < pupils:
             size = self.rng.choice((1, 1, 1, 1, 1, 1, 2, 2, 2, 3))
             self.family(min(size, pupils - len(self.ds.pupils)))
@@ -311,7 +313,7 @@ class _Builder:
         return {"pesel": self.new_pesel(born, female), "first_name": first,
                 "last_name": last, "email": email}
 
-    def family(self, children: int) -> None:
+    def family(self, children: int, clean: bool = False) -> None:
         rng = self.rng
         male_name, female_name = self.pick(SURNAMES)
         kids, oldest = [], 2100
@@ -323,10 +325,10 @@ class _Builder:
             second = self.pick(names) if rng.random() < 0.3 else None
             last = female_name if female else male_name
             kids.append(self.pupil(class_id, self.birthday(year), female, self.pick(names),
-                                   last, second))
+                                   last, second, clean))
         # 2, 1 or 0 guardians with weights 6:3:1 give 1.5 guardians per pupil on average.
         r = rng.random()
-        if r < 0.6:
+        if r < 0.6 or clean:
             roles: tuple[str, ...] = ("matka", "ojciec")
         elif r < 0.9:
             roles = (self.pick(("matka",) * 11 + ("ojciec",) * 6 + ("opiekun prawny",) * 3),)
@@ -345,7 +347,8 @@ class _Builder:
                 last = self.pick(SURNAMES)[1] if keeps_own else (
                     female_name if female else male_name)
             first = self.pick(FEMALE if female else MALE)
-            parents.append((self.person(self.birthday(year), female, first, last), role))
+            person = self.person(self.birthday(year), female, first, last, clean)
+            parents.append((person, role))
         for i, kid in enumerate(kids):
             for person, role in parents:
                 # As in UONET a parent is entered once per child; later entries drift a bit.
