@@ -11,7 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -93,29 +93,93 @@ class LifecycleSettings(Section):
     )
 
 
+class DaemonSettings(Section):
+    cron: str = Field(
+        "", description="Cron expression (minute hour day month weekday, local time) of the"
+        " scheduled runs of `provisioner daemon`; empty (the default): every `interval` seconds."
+    )
+    interval: float = Field(
+        900.0, gt=0, description="Seconds between scheduled runs when `cron` is empty"
+        " (default 900 = 15 minutes)."
+    )
+    run_at_start: bool = Field(True, description="Run once as soon as the daemon starts (default true).")
+    retry_min: float = Field(
+        30.0, gt=0, description="Seconds before the first retry of a failed run (source or"
+        " directory down); each further failure doubles it (default 30)."
+    )
+    retry_max: float = Field(
+        900.0, gt=0, description="Longest wait between retries of failed runs, seconds (default 900)."
+    )
+    control_socket: str = Field(
+        "", description="Unix socket where `provisioner sync --now` asks the daemon for a run;"
+        " empty (the default): control.sock next to state.lock_file."
+    )
+    pid_file: str = Field("", description="File the daemon writes its pid to; empty (default): none.")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port on 127.0.0.1 serving Prometheus metrics at /metrics;"
+        " 0 (the default): off."
+    )
+    metrics_textfile: str = Field(
+        "", description="File the daemon rewrites with its metrics after every run, for"
+        " node_exporter's textfile collector (name it *.prom); empty (default): none."
+    )
+    stop_timeout: float = Field(
+        300.0, gt=0, description="Seconds SIGTERM waits for the run in flight to finish before"
+        " the daemon exits anyway (default 300)."
+    )
+    request_timeout: float = Field(
+        3600.0, gt=0, description="Seconds `provisioner sync --now` waits for its run's result"
+        " (default 3600)."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if value.strip():
+            from apscheduler.triggers.cron import CronTrigger  # only the daemon needs it
+
+            CronTrigger.from_crontab(value)  # its ValueError names the bad field
+        return value.strip()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PROVISIONER_", env_nested_delimiter="__", extra="forbid"
     )
 
     source: SourceSettings = Field(default_factory=SourceSettings)
-    ldap: LdapSettings
-    identity: IdentitySettings
+    # Optional here so that verbs which never touch the directory (report, status,
+    # history) run without them; ``check`` makes them required where they are used.
+    ldap: LdapSettings | None = None
+    identity: IdentitySettings | None = None
     state: StateSettings = Field(default_factory=StateSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
         # The TOML file arrives as init values; environment variables win over it.
         return env_settings, init_settings
 
+    def check(self, *sections: str) -> Settings:
+        """Raise one ``ConfigError`` naming the first required section that is missing."""
+        for name in sections:
+            if getattr(self, name) is None:
+                model = type(self).model_fields[name].annotation.__args__[0]
+                first = next(k for k, f in model.model_fields.items() if f.is_required())
+                env = f"PROVISIONER_{name.upper()}__{first.upper()}"
+                raise ConfigError(f"setting {name}.{first} ({env}): field required")
+        return self
+
     def query(self, table: str) -> str:
         return self.source.queries.get(table) or DEFAULT_QUERIES[table]
 
     def bind_password(self) -> str:
+        self.check("ldap")
         return read_secret(self.ldap.bind_password_file, "ldap.bind_password_file")
 
     def pesel_key(self) -> bytes:
+        self.check("identity")
         key = read_secret(self.identity.pesel_key_file, "identity.pesel_key_file").encode()
         if len(key) < 32:
             raise ConfigError(

@@ -8,10 +8,18 @@ from provisioner import settings
 EXAMPLE = Path(__file__).parents[1] / "config" / "provisioner.example.toml"
 
 
+def section(field):
+    """The BaseModel a field holds, also when it is optional (``X | None``)."""
+    for ann in (field.annotation, *getattr(field.annotation, "__args__", ())):
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return ann
+    return None
+
+
 def keys(model: type[BaseModel], prefix=""):
     for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
+        ann = section(field)
+        if ann is not None:
             yield from keys(ann, f"{prefix}{name}.")
         else:
             yield f"{prefix}{name}"
@@ -31,8 +39,8 @@ def test_example_config_documents_every_key_and_loads():
 
 
 def test_every_setting_has_a_description():
-    for section in settings.Settings.model_fields.values():
-        for name, field in section.annotation.model_fields.items():
+    for top in settings.Settings.model_fields.values():
+        for name, field in section(top).model_fields.items():
             assert field.description, name
 
 

@@ -40,7 +40,7 @@ def server_for(url: str, timeout: float) -> ldap3.Server:
 
 
 def layout_of(settings: Settings) -> Layout:
-    ident = settings.identity
+    ident = settings.check("ldap", "identity").identity
     return Layout(settings.ldap.base_dn, settings.ldap.people_ou, settings.ldap.groups_ou,
                   ident.login_template, ident.login_max_length)
 
@@ -54,7 +54,7 @@ class Directory:
 
     def __init__(self, settings: Settings, bind_dn: str | None = None,
                  password: str | None = None) -> None:
-        self.settings = settings
+        self.settings = settings.check("ldap", "identity")
         self.layout = layout_of(settings)
         server = server_for(settings.ldap.url, settings.ldap.timeout)
         self.conn = ldap3.Connection(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from ..core.assemble import SourceData
@@ -14,20 +16,29 @@ TABLES = tuple(DEFAULT_QUERIES)
 
 def read(settings: Settings) -> SourceData:
     """All five tables, or one ``SourceError`` naming the table and the problem."""
+    url = settings.source.url
     try:
-        engine = create_engine(settings.source.url)
+        parsed = make_url(url)
+        engine = create_engine(parsed)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise SourceError(f"source.url is not a usable database URL: {exc}") from exc
-    tables = {}
+    safe = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        # SQLite would quietly create an empty file and report missing tables.
+        raise SourceError(f"source database {parsed.database} does not exist")
+    tables, current = {}, None
     try:
         with engine.connect() as conn:
-            for table in TABLES:
-                current = table
-                result = conn.execute(text(settings.query(table)))
-                tables[table] = [dict(r) for r in result.mappings()]
+            for current in TABLES:
+                result = conn.execute(text(settings.query(current)))
+                tables[current] = [dict(r) for r in result.mappings()]
     except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise SourceError(f"cannot read source table {current!r}: {detail}") from exc
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"
+        if current == TABLES[0] and "connect" in detail.lower():
+            where = f"cannot connect to {safe}"
+        raise SourceError(f"{where}: {detail}") from exc
     finally:
         engine.dispose()
     return SourceData(**tables)

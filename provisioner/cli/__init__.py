@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import ProvisionerError
-from . import demo, sync
+from . import demo, history, report, status, sync
 
-VERBS = (sync, demo)
+VERBS = (sync, report, status, history, demo)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,39 @@
+"""``provisioner status``: the last runs, from the journal."""
+
+from __future__ import annotations
+
+import json
+
+from .. import settings as settings_mod
+from ..adapters.state import State
+
+
+def register(verbs) -> None:
+    p = verbs.add_parser("status", help="show the last sync runs")
+    p.add_argument("-n", type=int, default=10, help="how many runs (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
+def describe(run: dict) -> str:
+    counts = json.loads(run["counts"] or "{}")
+    took = ""
+    if run["finished_at"]:
+        took = f" in {(run['finished_at'] - run['started_at']).total_seconds():.1f}s"
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    line = (f"#{run['id']} {run['started_at']:%Y-%m-%d %H:%M:%S} {run['outcome']}{took}"
+            f"{' (forced)' if run['forced'] else ''}: {shown or 'no changes'}")
+    return line + (f"\n    error: {run['error']}" if run["error"] else "")
+
+
+def run(args) -> int:
+    settings = settings_mod.load(args.config)
+    with State(settings.state.url) as state:
+        runs = state.last_runs(args.n)
+    if args.json:
+        print(json.dumps(runs, default=str, indent=2))
+    elif not runs:
+        print("No sync has run yet.")
+    else:
+        print("\n".join(describe(r) for r in runs))
+    return 0
