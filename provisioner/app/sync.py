@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..adapters import source
 from ..adapters.directory import Directory, Failure
 from ..core.assemble import assemble
+from ..core.dn import key as dnkey
 from ..core.guard import Limits, refusal
 from ..core.model import Roster
 from ..core.plan import Change, Plan, Policy, make_plan
@@ -101,15 +102,49 @@ def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = 
 
 def apply(prepared: Prepared, directory: Directory,
           on_done: Callable[[Change, str | None], None] | None = None) -> Outcome:
-    """Write the plan; refused entries are recorded, the rest goes on."""
+    """Write the plan phase by phase; refused entries are recorded, the rest goes on.
+
+    Each phase completes before the next starts, so that a person the directory
+    refused is left out of the group changes that follow: a member added before its
+    entry exists would never get ``memberOf`` from the overlay.
+    """
     outcome = Outcome(prepared)
+    refused: set[str] = set()
 
     def done(change: Change, error: str | None) -> None:
         if error is None:
             outcome.applied[f"{change.kind}.{change.action}"] += 1
             outcome.done.append(change)
+        elif change.kind == "person" and change.operation == "add":
+            refused.add(dnkey(change.dn))
         if on_done is not None:
             on_done(change, error)
 
-    outcome.failures = directory.apply(prepared.plan.changes, done)
+    for phase in phases(prepared.plan.changes):
+        if refused:
+            phase = [c for c in (without_members(c, refused) for c in phase) if c is not None]
+        outcome.failures += directory.apply(phase, done)
     return outcome
+
+
+def phases(changes: list[Change]) -> list[list[Change]]:
+    """Consecutive runs of changes of the same kind (the plan is ordered by kind)."""
+    out: list[list[Change]] = []
+    for change in changes:
+        if not out or out[-1][0].kind != change.kind:
+            out.append([])
+        out[-1].append(change)
+    return out
+
+
+def without_members(change: Change, refused: set[str]) -> Change | None:
+    """A group change without members whose entry could not be created this run."""
+    if change.kind != "group":
+        return change
+    if change.attrs is not None:
+        members = tuple(m for m in change.attrs["member"] if dnkey(m) not in refused)
+        return replace(change, attrs={**change.attrs, "member": members}) if members else None
+    mods = tuple(replace(m, values=tuple(v for v in m.values if dnkey(v) not in refused))
+                 if m.attr == "member" and m.op == "add" else m for m in change.mods)
+    mods = tuple(m for m in mods if m.values or m.op != "add")
+    return replace(change, mods=mods) if mods else None

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import ProvisionerError
-from . import demo, history, report, status, sync
+from . import daemon, demo, history, report, status, sync
 
-VERBS = (sync, report, status, history, demo)
+VERBS = (sync, report, status, history, demo, daemon)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,11 +21,15 @@ def register(verbs) -> None:
                    help="apply disables/deletions over the safety limits, for this run only")
     p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                    help="wait this long for a running sync to finish (default: do not wait)")
+    p.add_argument("--now", action="store_true",
+                   help="ask the running daemon for a run now and print its result")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     settings = settings_mod.load(args.config)
+    if args.now:
+        return run_now(settings, args)
     if args.dry_run:
         with Directory(settings) as directory:
             prepared = prepare(settings, directory, force=args.force)
@@ -37,3 +41,12 @@ def run(args) -> int:
     else:
         print(render.summary_text(outcome))
     return outcome.exit_code
+
+
+def run_now(settings, args) -> int:
+    """``--now``: the daemon runs it (never overlapping its own runs); we wait and print."""
+    from ..daemon.control import request_run, result_text
+
+    code, result = request_run(settings, force=args.force)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result_text(result))
+    return code

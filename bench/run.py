@@ -1,0 +1,253 @@
+"""Benchmark: sync a whole region and compare it with slapd's own floor (ldapadd, ldapsearch).
+
+    python bench/run.py [--pupils N] [--quick] [--no-growth] [--out DIR] [--ldif DIR]
+
+Each sync runs as ``python -m provisioner sync --json`` (as an admin runs it), timed from
+outside, its peak RSS read with ``wait4``. The floor uses OpenLDAP's C clients on the same
+entries against a fresh slapd loaded with the same ``ldif/``. Writes ``DIR/bench-N.json``
+and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from provisioner.adapters.directory import Directory  # noqa: E402
+from provisioner.app.sync import read_roster  # noqa: E402
+from provisioner.core.plan import make_plan  # noqa: E402
+from provisioner.core.snapshot import Snapshot  # noqa: E402
+from provisioner.demo import data  # noqa: E402
+from provisioner.demo.run import settings_for  # noqa: E402
+from provisioner.demo.slapd import ProvisionerSlapd  # noqa: E402
+
+TARGETS = {  # metric: (ratio key or absolute key, limit)
+    "initial_vs_ldapadd": 1.0, "nochange_vs_ldapsearch": 2.0, "churn_vs_ldapsearch": 2.5,
+    "peak_rss_mib": 1024.0, "planner_us_per_person": 20.0,
+}
+
+
+def env_of(settings) -> dict[str, str]:
+    s = settings
+    return {"PROVISIONER_SOURCE__URL": s.source.url, "PROVISIONER_LDAP__URL": s.ldap.url,
+            "PROVISIONER_LDAP__BIND_DN": s.ldap.bind_dn,
+            "PROVISIONER_LDAP__BIND_PASSWORD_FILE": str(s.ldap.bind_password_file),
+            "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
+            "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
+            "PROVISIONER_STATE__URL": s.state.url,
+            "PROVISIONER_STATE__LOCK_FILE": str(Path(s.ldap.bind_password_file).parent / "sync.lock"),
+            # 1 % leavers is over the default safety limit of 50; the benchmark means it.
+            "PROVISIONER_LIFECYCLE__MAX_DISABLES": "1000000",
+            "PROVISIONER_LIFECYCLE__MAX_DISABLE_RATIO": "1.0"}
+
+
+def sync(env: dict[str, str], workdir: Path) -> dict:
+    """One ``provisioner sync --json`` in a child process: seconds, peak RSS, its summary."""
+    out, err = workdir / "sync.out", workdir / "sync.err"
+    with open(out, "w") as fo, open(err, "w") as fe:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "provisioner", "sync", "--json"],
+                                stdout=fo, stderr=fe, env={**os.environ, **env}, cwd=ROOT)
+        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be a max over all).
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"sync exited {proc.returncode}: {err.read_text()[-2000:]}")
+    summary = json.loads(out.read_text())
+    return {"seconds": seconds, "rss_mib": usage.ru_maxrss / 1024, "counts": summary["counts"],
+            "failed": len(summary["failed"])}
+
+
+def cli(server: ProvisionerSlapd, tool: str, *args: str, stdout=subprocess.DEVNULL) -> float:
+    """Run an OpenLDAP client as the service account (same ACLs as the provisioner)."""
+    start = time.perf_counter()
+    subprocess.run([shutil.which(tool), "-x", "-H", server.url, "-D", server.service_dn,
+                    "-w", server.service_password, *args], check=True, stdout=stdout)
+    return time.perf_counter() - start
+
+
+def dump_ldif(server: ProvisionerSlapd, settings, path: Path) -> int:
+    """The managed subtrees as ldapadd input: OUs and people first, then groups;
+    '*' leaves out operational attributes (memberOf, timestamps, entryUUID)."""
+    layout = Directory(settings).layout
+    with open(path, "w") as f:
+        for base in (layout.people_dn, layout.groups_dn):
+            text = subprocess.run(
+                [shutil.which("ldapsearch"), "-x", "-LLL", "-o", "ldif-wrap=no", "-H", server.url,
+                 "-D", server.service_dn, "-w", server.service_password, "-b", base,
+                 "-E", "pr=1000/noprompt", "(objectClass=*)", "*"],
+                capture_output=True, text=True)
+            if text.returncode:
+                raise RuntimeError(f"ldapsearch -b {base} exited {text.returncode}: {text.stderr}")
+            text = text.stdout
+            f.write("\n".join(ln for ln in text.splitlines() if not ln.startswith("#")) + "\n\n")
+    return path.read_text().count("\ndn: ") + 1
+
+
+def churn(ds: data.Dataset, rng: random.Random) -> int:
+    """1 % of people changed (pupil names, e-mails, class moves) and 1 % of pupils left."""
+    k = max(1, len(ds.pupils) // 100)
+    picked = rng.sample([p for p in ds.pupils if not p["left_on"]], 2 * k)
+    classes = [c["id"] for c in ds.classes]
+    for i, p in enumerate(picked[:k]):
+        if i % 3 == 0:
+            p["first_name"] = "Zmieniona" if p["first_name"] in data.FEMALE else "Zmieniony"
+        elif i % 3 == 1:
+            p["email"] = f"nowy{p['id']}@{data.PUPIL_DOMAIN}"
+        else:
+            p["class_id"] = rng.choice(classes)
+    for p in picked[k:]:
+        p["left_on"] = data.LEFT_ON
+    # Guardians: a new e-mail on every UONET row of the same person (same PESEL).
+    by_pesel: dict[str, list[dict]] = {}
+    for g in ds.guardians:
+        by_pesel.setdefault(g["pesel"], []).append(g)
+    for rows in rng.sample(sorted(by_pesel.values(), key=lambda r: r[0]["id"]),
+                           max(1, len(by_pesel) // 100)):
+        for g in rows:
+            g["email"] = f"nowy.opiekun{rows[0]['id']}@example.com"
+    return 2 * k + max(1, len(by_pesel) // 100)
+
+
+def planner(settings) -> dict:
+    """Pure make_plan on in-memory data: empty directory and the full one (no change)."""
+    now = dt.datetime.now(dt.UTC)
+    roster = read_roster(settings, now)
+    with Directory(settings) as directory:
+        start = time.perf_counter()
+        snap = directory.snapshot()
+        snap_s = time.perf_counter() - start
+        layout = directory.layout
+    out = {"people": len(roster.people), "snapshot_in_process_s": snap_s}
+    for name, s in (("initial", Snapshot()), ("nochange", snap)):
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            make_plan(roster, s, layout, now)
+            best = min(best, time.perf_counter() - start)
+        out[f"{name}_us_per_person"] = best / len(roster.people) * 1e6
+    return out
+
+
+def measure(pupils: int, ldif_dir: Path | None, keep: Path | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="provisioner-bench-") as tmp:
+        workdir = Path(tmp)
+        ds = data.generate(pupils, seed=1, bad_records=False)
+        data.write_sqlite(ds, workdir / "uonet.sqlite")
+        r: dict = {"pupils": pupils, "guardian_rows": len(ds.guardians)}
+        with ProvisionerSlapd(ldif_dir) as server:
+            settings = settings_for(server, workdir, f"sqlite:///{workdir / 'uonet.sqlite'}")
+            env = env_of(settings)
+            r["initial"] = sync(env, workdir)
+            r["entries"] = dump_ldif(server, settings, workdir / "dump.ldif")
+            layout = Directory(settings).layout
+            r["ldapsearch_s"] = sum(
+                cli(server, "ldapsearch", "-LLL", "-b", base, "-E", "pr=1000/noprompt",
+                    "(objectClass=*)", "*") for base in (layout.people_dn, layout.groups_dn))
+            r["nochange"] = sync(env, workdir)
+            writes = sum(r["nochange"]["counts"].values())
+            assert writes == 0, f"no-change sync wrote {r['nochange']['counts']}"
+            r["planner"] = planner(settings)
+            r["churned_people"] = churn(ds, random.Random(2))
+            data.write_sqlite(ds, workdir / "uonet.sqlite")
+            r["churn"] = sync(env, workdir)
+        with ProvisionerSlapd(ldif_dir) as floor:
+            r["ldapadd_s"] = cli(floor, "ldapadd", "-f", str(workdir / "dump.ldif"))
+        if keep:
+            shutil.copy(workdir / "dump.ldif", keep / f"dump-{pupils}.ldif")
+    r["ratios"] = {"initial_vs_ldapadd": r["initial"]["seconds"] / r["ldapadd_s"],
+                   "nochange_vs_ldapsearch": r["nochange"]["seconds"] / r["ldapsearch_s"],
+                   "churn_vs_ldapsearch": r["churn"]["seconds"] / r["ldapsearch_s"]}
+    r["peak_rss_mib"] = max(r[k]["rss_mib"] for k in ("initial", "nochange", "churn"))
+    r["planner_us_per_person"] = max(r["planner"]["initial_us_per_person"],
+                                     r["planner"]["nochange_us_per_person"])
+    return r
+
+
+def machine() -> dict:
+    cpuinfo, meminfo = Path("/proc/cpuinfo").read_text(), Path("/proc/meminfo").read_text()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = next(int(ln.split()[1]) for ln in meminfo.splitlines() if ln.startswith("MemTotal"))
+    slapd = subprocess.run(["/usr/sbin/slapd", "-VV"], capture_output=True, text=True).stderr
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem / 1024**2, 1),
+            "python": platform.python_version(), "slapd": slapd.split("$")[1].strip()}
+
+
+def growth(runs: list[dict]) -> dict:
+    """Exponent k in time ~ N^k between the smallest and largest run (1.0 = linear)."""
+    small, big = runs[0], runs[-1]
+    scale = math.log(big["pupils"] / small["pupils"])
+    keys = {"initial": lambda r: r["initial"]["seconds"], "nochange": lambda r: r["nochange"]["seconds"],
+            "churn": lambda r: r["churn"]["seconds"], "ldapadd": lambda r: r["ldapadd_s"],
+            "ldapsearch": lambda r: r["ldapsearch_s"]}
+    return {k: round(math.log(f(big) / f(small)) / scale, 2) for k, f in keys.items()}
+
+
+def table(runs: list[dict]) -> str:
+    rows = ["| pupils | entries | initial s (× ldapadd) | no-change s (× ldapsearch) | 1 % churn s"
+            " (× ldapsearch) | ldapadd s | ldapsearch s | peak RSS MiB | planner µs/person |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        q = r["ratios"]
+        rows.append(
+            f"| {r['pupils']} | {r['entries']} | {r['initial']['seconds']:.1f}"
+            f" ({q['initial_vs_ldapadd']:.2f})"
+            f" | {r['nochange']['seconds']:.2f} ({q['nochange_vs_ldapsearch']:.2f})"
+            f" | {r['churn']['seconds']:.2f} ({q['churn_vs_ldapsearch']:.2f})"
+            f" | {r['ldapadd_s']:.1f} | {r['ldapsearch_s']:.2f} | {r['peak_rss_mib']:.0f}"
+            f" | {r['planner_us_per_person']:.1f} |")
+    return "\n".join(rows)
+
+
+def verdict(run: dict) -> dict[str, bool]:
+    values = {**run["ratios"], "peak_rss_mib": run["peak_rss_mib"],
+              "planner_us_per_person": run["planner_us_per_person"]}
+    return {k: values[k] <= limit for k, limit in TARGETS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pupils", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="N = 10 000")
+    ap.add_argument("--no-growth", action="store_true", help="skip the N/4 and N/2 runs")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--ldif", type=Path, default=None, help="ldif/ variant to load (default ldif/)")
+    ap.add_argument("--keep-ldif", action="store_true", help="keep the floor's LDIF in --out")
+    args = ap.parse_args(argv)
+    n = 10_000 if args.quick else args.pupils
+    args.out.mkdir(parents=True, exist_ok=True)
+    sizes = [n] if args.no_growth else [n // 4, n // 2, n]
+    runs = []
+    for size in sizes:
+        print(f"-- {size} pupils", file=sys.stderr, flush=True)
+        runs.append(measure(size, args.ldif, args.out if args.keep_ldif else None))
+    result = {"machine": machine(), "ldif": str(args.ldif or "ldif/"), "runs": runs,
+              "growth_exponent": growth(runs) if len(runs) > 1 else None,
+              "targets": TARGETS, "met": verdict(runs[-1])}
+    path = args.out / f"bench-{n}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(table(runs))
+    if result["growth_exponent"]:
+        print(f"\ngrowth exponent (time ~ N^k, 1.0 = linear): {result['growth_exponent']}")
+    print(f"\ntargets met at N={n}: {result['met']}\nJSON: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
