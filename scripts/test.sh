@@ -3,6 +3,7 @@
 # after installing what it needs. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+# PostgreSQL for the database tests, Chromium and its driver for the page tests.
+EXTRA_APT="postgresql chromium chromium-driver" bash scripts/bootstrap.sh
 .venv/bin/ruff check provisioner tests bench
 exec .venv/bin/python -m pytest "$@"

@@ -46,3 +46,33 @@ def slapd(slapd_server: ProvisionerSlapd) -> ProvisionerSlapd:
     """The session slapd, emptied of everything but the base and service account."""
     slapd_server.reset()
     return slapd_server
+
+
+# --- databases: SQLite files and a real PostgreSQL ------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL for the session (Debian's postgresql package)."""
+    from provisioner.demo.postgres import ThrowawayPostgres, find_bindir
+
+    if find_bindir() is None:
+        unavailable("PostgreSQL server is not installed (apt-get install postgresql)")
+    server = ThrowawayPostgres()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - any start failure is reported the same way
+        server.stop()
+        unavailable(f"PostgreSQL did not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A factory of fresh, empty database URLs: SQLite files, then a real PostgreSQL."""
+    if request.param == "sqlite":
+        counter = iter(range(1000))
+        return lambda: f"sqlite:///{tmp_path / f'db{next(counter)}.sqlite'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.new_database

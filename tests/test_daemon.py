@@ -124,6 +124,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def collect(sink: socket.socket, into: list[str], last: str) -> None:
+    """Receive sd_notify datagrams until one contains ``last`` (or the socket times out)."""
+    while not any(last in m for m in into):
+        try:
+            into.append(sink.recv(4096).decode())
+        except OSError:
+            return
+
+
 def accounts(slapd) -> list[str]:
     return [line for line in slapd.dump().splitlines() if line.startswith("uid: ")]
 
@@ -135,6 +144,9 @@ def test_scheduled_runs_metrics_and_sd_notify(slapd, tmp_path, daemon):
     sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sink.bind("\0" + notify_name[1:])
     sink.settimeout(WAIT)
+    messages: list[str] = []
+    reader = threading.Thread(target=collect, args=(sink, messages, "STOPPING=1"), daemon=True)
+    reader.start()
     try:
         env = daemon_env(slapd, tmp_path, interval=1, metrics_port=port,
                          metrics_textfile=textfile)
@@ -153,10 +165,7 @@ def test_scheduled_runs_metrics_and_sd_notify(slapd, tmp_path, daemon):
         assert "provisioner_last_success_timestamp_seconds" in body
         assert 'provisioner_runs_total{outcome="ok"}' in textfile.read_text()
         assert d.stop() == 0
-        messages = []
-        deadline = time.monotonic() + WAIT
-        while not any("STOPPING=1" in m for m in messages) and time.monotonic() < deadline:
-            messages.append(sink.recv(4096).decode())
+        reader.join(WAIT)
     finally:
         sink.close()
     assert any("READY=1" in m for m in messages)

@@ -26,6 +26,8 @@ def notify(*assignments: str) -> bool:
     payload = "\n".join(a.replace("\n", " ") for a in assignments).encode()
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # Non-blocking: a receiver that stops reading must never stall a sync.
+            sock.setblocking(False)
             sock.connect(addr)
             sock.sendall(payload)
     except OSError:

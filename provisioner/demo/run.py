@@ -29,7 +29,8 @@ def settings_for(server, workdir: Path, source_url: str, **sections) -> Settings
         "ldap": {"url": server.url, "bind_dn": server.service_dn,
                  "bind_password_file": str(password), "base_dn": server.suffix},
         "identity": {"pesel_key_file": str(key)},
-        "state": {"url": f"sqlite:///{workdir / 'state.sqlite'}"},
+        "state": {"url": f"sqlite:///{workdir / 'state.sqlite'}",
+                  "lock_file": str(workdir / "sync.lock")},
     }
     for name, overrides in sections.items():
         values.setdefault(name, {}).update(overrides)
