@@ -22,7 +22,8 @@ def env_of(settings):
             "PROVISIONER_LDAP__BIND_PASSWORD_FILE": str(s.ldap.bind_password_file),
             "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
             "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
-            "PROVISIONER_STATE__URL": s.state.url}
+            "PROVISIONER_STATE__URL": s.state.url,
+            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file)}
 
 
 def test_dry_run_prints_the_plan_in_each_format_and_writes_nothing(slapd, tmp_path):

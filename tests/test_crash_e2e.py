@@ -16,6 +16,7 @@ from provisioner.adapters.state import State
 from provisioner.demo import data
 from provisioner.demo.run import settings_for
 
+
 def count_accounts(slapd):
     conn = ldap3.Connection(ldap3.Server(slapd.host, slapd.port), slapd.root_dn, slapd.root_pw,
                             auto_bind=True)
@@ -79,8 +80,8 @@ def test_second_sync_waits_or_says_one_is_running(slapd, tmp_path):
     import uonet
 
     settings = settings_for(slapd, tmp_path, uonet.save(uonet.small(), tmp_path / "u.sqlite"))
-    env = env_of(settings) | {"PROVISIONER_STATE__LOCK_FILE": str(tmp_path / "sync.lock")}
-    with exclusive(tmp_path / "sync.lock"):
+    env = env_of(settings)
+    with exclusive(settings.state.lock_file):
         busy = run("sync", env=env)
         assert busy.returncode == 75 and "another sync is running" in busy.stderr
         assert busy.stderr.strip().count("\n") == 0
@@ -91,8 +92,7 @@ def test_second_sync_waits_or_says_one_is_running(slapd, tmp_path):
     assert waiting.wait(60) == 0 and "Sync ok" in waiting.stdout.read()
 
 
-def test_two_concurrent_syncs_do_not_interleave(slapd, big, tmp_path):
-    big = big | {"PROVISIONER_STATE__LOCK_FILE": str(tmp_path / "sync.lock")}
+def test_two_concurrent_syncs_do_not_interleave(slapd, big):
     procs = [subprocess.Popen([sys.executable, "-m", "provisioner", "sync", "--wait", "120"],
                               env={**os.environ, **big}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -223,7 +223,9 @@ def test_a_burst_of_requests_during_a_run_gives_one_more_run(slapd, tmp_path, da
 
 def test_sighup_applies_a_good_config_and_refuses_a_broken_one(slapd, tmp_path, daemon):
     env = daemon_env(slapd, tmp_path)
-    first_source = env.pop("PROVISIONER_SOURCE__URL")  # from the file, so a reload changes it
+    # Both come from the file, so that a reload changes them (the environment would win).
+    first_source = env.pop("PROVISIONER_SOURCE__URL")
+    env.pop("PROVISIONER_DAEMON__INTERVAL")
     bigger = uonet.small()
     bigger.pupils.append(uonet.pupil(4, 1, pesel.make(dt.date(2015, 4, 12), 14), "Adam", "Nowy", None))
     second_source = uonet.save(bigger, tmp_path / "u2.sqlite")

@@ -1,5 +1,6 @@
 """The data-quality report lists every bad record of the demo data, per school and class."""
 
+import contextlib
 import csv
 import io
 import json
@@ -23,10 +24,8 @@ def expected(dataset):
                if link["pupil_id"] in active_pupils}
     by_pesel = defaultdict(list)
     for key in active:
-        try:
+        with contextlib.suppress(pesel.InvalidPesel):
             by_pesel[pesel.normalize(rows[key]["pesel"])].append(key)
-        except pesel.InvalidPesel:
-            pass
     out = set()
     for key, problem in bad.items():
         if key not in active:
