@@ -45,3 +45,8 @@ def test_collisions_get_numbers_and_fit_the_cap():
 def test_class_slug():
     assert names.class_slug("3 TI") == "3ti"
     assert names.class_slug("1ą") == "1a"
+
+
+def test_same_person_ignores_case_spacing_and_diacritics():
+    assert names.same_person(("Łukasz ", "NOWAK"), ("lukasz", "Nowak"))
+    assert not names.same_person(("Łukasz", "Nowak"), ("Łucja", "Nowak"))

@@ -63,5 +63,10 @@ def class_slug(code: str) -> str:
 
 
 def same_person(a: Iterable[str], b: Iterable[str]) -> bool:
-    """Whether two name tuples denote the same person, ignoring case and spacing."""
-    return [clean(x).casefold() for x in a] == [clean(x).casefold() for x in b]
+    """Whether two name tuples denote the same person, ignoring case, spacing and
+    diacritics (one clerk types "Łukasz", another "Lukasz": still one parent)."""
+
+    def form(names: Iterable[str]) -> list[str]:
+        return [transliterate(clean(x)).casefold() for x in names]
+
+    return form(a) == form(b)

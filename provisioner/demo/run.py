@@ -8,9 +8,9 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from ..adapters.directory import Directory
-from ..app import render
-from ..app.sync import apply, prepare
+from ..app import render, report
+from ..app.run import sync_once, utcnow
+from ..app.sync import read_roster
 from ..settings import Settings
 from . import data
 
@@ -47,14 +47,17 @@ def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
             f" {len(dataset.guardians)} guardian rows (one per child, as UONET keeps them),"
             f" {len(dataset.bad)} bad records on purpose.")
         out(f"Throwaway slapd at {server.url}, base {server.suffix}, schema and overlays from ldif/.\n")
-        settings = settings_for(server, workdir, f"sqlite:///{workdir / 'uonet.sqlite'}")
-        with Directory(settings) as directory:
-            out("== First sync ==")
-            outcome = apply(prepare(settings, directory), directory)
-            out(render.summary_text(outcome))
-            out("\n== Second sync (nothing changed in UONET, so nothing to do) ==")
-            again = prepare(settings, directory)
-            out(render.plan_text(again).splitlines()[0])
+        settings = settings_for(server, workdir, f"sqlite:///{workdir / 'uonet.sqlite'}",
+                                lifecycle={"max_disable_ratio": 1.0})
+        out("== First sync ==")
+        outcome = sync_once(settings)
+        out(render.summary_text(outcome))
+        out("\n== Second sync (nothing changed in UONET, so nothing to do) ==")
+        out(render.summary_text(sync_once(settings)).splitlines()[0])
+        out("\n== What the secretariat and class teachers should fix (provisioner report) ==")
+        problems = report.rows(read_roster(settings, utcnow()).problems)
+        text = report.as_text(problems).splitlines()
+        out("\n".join(text[:12] + ([f"  … {len(text) - 12} more lines"] if len(text) > 12 else [])))
         out("\nA few accounts as the directory holds them (no PESEL, only its keyed HMAC):")
         for block in sample(server.dump(), 3):
             out(block + "\n")
