@@ -74,3 +74,32 @@ def test_pesel_never_in_person_and_hmac_is_keyed():
 def test_email_normalisation():
     assert normalize_email("  Jan.Kowalski@Szkola.EDU.pl ") == "Jan.Kowalski@szkola.edu.pl"
     assert normalize_email("") is None
+
+
+def test_fast_email_path_agrees_with_email_validator():
+    import random
+
+    from email_validator import EmailNotValidError, validate_email
+
+    from provisioner.core.validate import plain_email
+
+    rng = random.Random(4)
+    alphabet = "abcXYZ019._+-@"
+    samples = ["jan@szkola.edu.pl", "Jan.Kowalski@Szkola.EDU.pl", "a@b.test", "a@x.local",
+               "a@x.p1", "a@-x.pl", "a..b@x.pl", ".a@x.pl", "a.@x.pl", "a@x.com.", "a" * 65 + "@x.pl",
+               "a@" + "b" * 64 + ".pl", "x@y.localhost", "x@onion"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(3, 14))) + ".pl"
+                for _ in range(3000)]
+    accepted = 0
+    for address in samples:
+        fast = plain_email(address)
+        if fast is None:
+            continue
+        accepted += 1
+        result = validate_email(address, check_deliverability=False)  # must not raise
+        assert fast == f"{result.local_part}@{result.domain.lower()}", address
+    assert accepted > 100
+    for address in ("a@b.test", "a..b@x.pl", "a@x.p1"):
+        assert plain_email(address) is None
+        with __import__("pytest").raises(EmailNotValidError):
+            validate_email(address, check_deliverability=False)

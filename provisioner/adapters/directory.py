@@ -58,7 +58,8 @@ def layout_of(settings: Settings) -> Layout:
 
 
 def decode(raw: dict) -> dict[str, tuple[str, ...]]:
-    return {k.lower(): tuple(v.decode("utf-8") for v in vals) for k, vals in raw.items() if vals}
+    # map(bytes.decode) rather than a generator: this runs for every value of the snapshot.
+    return {k.lower(): tuple(map(bytes.decode, vals)) for k, vals in raw.items() if vals}
 
 
 def text(exc: ldap.LDAPError) -> str:
@@ -185,7 +186,8 @@ class Directory:
             for dn, attrs in self.paged(layout.people_dn, "(objectClass=provisionerAccount)",
                                          ACCOUNT_ATTRS):
                 snap.accounts.append(Account(dn, attrs))
-                snap.taken_logins.update(v.lower() for v in attrs.get("uid", ()))
+                for uid in attrs.get("uid", ()):
+                    snap.taken_logins.add(uid.lower())
         for _, attrs in self.paged(layout.base_dn,
                                     "(&(uid=*)(!(objectClass=provisionerAccount)))", ["uid"]):
             snap.taken_logins.update(v.lower() for v in attrs.get("uid", ()))

@@ -32,7 +32,7 @@ def read(settings: Settings) -> SourceData:
         with engine.connect() as conn:
             for current in TABLES:
                 result = conn.execute(text(settings.query(current)))
-                tables[current] = [dict(r) for r in result.mappings()]
+                tables[current] = result.mappings().all()
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"

@@ -28,11 +28,18 @@ def lower_keys(attrs: Attrs) -> dict[str, Values]:
 
 def diff(old: Attrs, new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
     """Modifications turning ``old`` into ``new`` for the ``managed`` attributes."""
-    old_l, new_l = lower_keys(old), lower_keys(new)
+    return diff_lowered(lower_keys(old), new, managed)
+
+
+def diff_lowered(old: Mapping[str, Values], new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
+    """``diff`` for an ``old`` whose names are already lower-case (a directory snapshot):
+    the planner calls it once per account, so it skips re-keying the larger side."""
+    new_l = lower_keys(new)
     mods = []
     for name in managed:
-        before, after = old_l.get(name.lower(), ()), new_l.get(name.lower(), ())
-        if set(before) == set(after):
+        key = name.lower()
+        before, after = old.get(key, ()), new_l.get(key, ())
+        if before == after or set(before) == set(after):
             continue
         if not after:
             mods.append(Mod("delete", name))

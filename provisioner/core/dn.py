@@ -30,4 +30,7 @@ def key(dn: str) -> str:
     Good enough for DNs this tool writes (their RDN values never hold escaped
     separators' neighbours that differ only in spacing).
     """
-    return ",".join("=".join(s.strip() for s in part.split("=", 1)) for part in dn.lower().split(","))
+    lowered = dn.lower()
+    if " " not in lowered:  # the usual case, and the hot one: member values of big groups
+        return lowered
+    return ",".join("=".join(s.strip() for s in part.split("=", 1)) for part in lowered.split(","))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ def clean(value: str | None) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat a lot across a region
 def transliterate(text: str) -> str:
     """ASCII form of a name: Polish letters explicitly, the rest through NFKD."""
     text = text.translate(POLISH)
@@ -57,6 +59,7 @@ def allocate(base: str, taken: Callable[[str], bool], max_length: int) -> str:
         n += 1
 
 
+@functools.lru_cache(maxsize=65536)
 def class_slug(code: str) -> str:
     """A class code for a group name: lower-cased, transliterated, spaces removed."""
     return slug(code.replace(" ", "")) or "x"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import dn as dnmod
-from .diff import Mod, diff
+from .diff import Mod, diff_lowered
 from .mapping import (
     PERSON_ATTRS,
     Layout,
@@ -162,7 +162,7 @@ def ou_change(dn: str, name: str) -> Change:
 
 def update_change(person: Person, account: Account) -> Change | None:
     desired = person_attrs(person, account.uid)
-    mods = list(diff(account.attrs, desired, PERSON_ATTRS))
+    mods = list(diff_lowered(account.attrs, desired, PERSON_ATTRS))
     action = "relink" if account.key != person.key else "update"
     if account.disabled_at is not None:
         # Only undo our own lock: a lock an administrator set by hand stays.
@@ -208,8 +208,9 @@ def group_changes(
                               attrs=group_attrs(cn, described[cn], wanted)))
         elif group.managed:
             out.extend(membership(group, wanted, described[cn], managed_dns, held_dns))
+    wanted_cns = {cn.lower() for cn in members}
     for lcn, group in sorted(snapshot.groups.items()):
-        if group.managed and not any(cn.lower() == lcn for cn in members):
+        if group.managed and lcn not in wanted_cns:
             out.extend(membership(group, set(), group.description, managed_dns, held_dns))
     return out
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from . import pesel as pesel_mod
 from .model import (
@@ -34,11 +35,33 @@ def hasher(key: bytes) -> Hasher:
     return digest
 
 
+# Plain ASCII addresses, nearly all of UONET's, are checked by this pattern instead of a
+# full email-validator call (~100 µs each, the largest cost of a no-change sync at scale).
+# It accepts only what email-validator accepts too, with the same result: a test holds
+# the two against each other.
+PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
+
+
+def plain_email(value: str) -> str | None:
+    match = PLAIN_EMAIL.fullmatch(value)
+    if match is None or len(value) > 254 or value.index("@") > 64:
+        return None
+    domain = match.group(1).lower()
+    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return value[: value.index("@") + 1] + domain
+
+
 def normalize_email(raw: str | None) -> str | None:
     """Trimmed address with the domain lower-cased; ``ValueError`` if not an address."""
     value = (raw or "").strip()
     if not value:
         return None
+    fast = plain_email(value)
+    if fast is not None:
+        return fast
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -117,7 +140,7 @@ def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date) -> Roste
     for value, group in by_pesel.items():
         key = digest(value)
         first = group[0]
-        if any(not same_person(names(first), names(r)) for r in group[1:]):
+        if len(group) > 1 and any(not same_person(names(first), names(r)) for r in group[1:]):
             for row in group:
                 problems.append(problem(
                     row, "pesel_conflict",
@@ -136,7 +159,7 @@ def names(row: SourceRow) -> tuple[str, str]:
 
 def merge(key: str, group: list[SourceRow], problems: list[Problem]) -> Person:
     """One person from all rows sharing a PESEL; the newest row's data wins."""
-    ordered = sorted(group, key=recency, reverse=True)
+    ordered = sorted(group, key=recency, reverse=True) if len(group) > 1 else group
     email, email_problems = None, []
     for row in ordered:
         try:
