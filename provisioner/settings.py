@@ -142,6 +142,128 @@ class DaemonSettings(Section):
         return value.strip()
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class MailSettings(Section):
+    smtp_host: str = Field(
+        "", description="SMTP server that sends the notices; empty (the default): no sending,"
+        " each notice is written as an .eml file to `outbox_dir` instead."
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="SMTP port (default 587, submission with STARTTLS;"
+        " 465 with smtp_tls = \"tls\")."
+    )
+    smtp_tls: str = Field(
+        "starttls", description="\"starttls\" (default), \"tls\" (implicit TLS) or \"none\";"
+        " \"none\" is accepted only for a loopback smtp_host."
+    )
+    smtp_user: str = Field("", description="SMTP login; empty (the default): no authentication.")
+    smtp_password_file: str = Field(
+        "", description="File holding the SMTP password (needed with smtp_user; empty, the default: none)."
+    )
+    smtp_timeout: float = Field(
+        30.0, gt=0, description="SMTP connect and command timeout, seconds (default 30).")
+    sender: str = Field(
+        "provisioner@localhost", description="From: address of the notices"
+        " (default provisioner@localhost), e.g. \"Szkoła <konta@szkola.edu.pl>\"."
+    )
+    outbox_dir: Path = Field(
+        Path("outbox"), description="Folder the notices are written to as .eml files when"
+        " smtp_host is empty (default ./outbox)."
+    )
+    language: str = Field("pl", description="Language of the notices: \"pl\" (default) or \"en\".")
+    template_dir: str = Field(
+        "", description="Folder whose templates override the bundled ones (same names, e.g."
+        " activation.pl.txt); empty (the default): none."
+    )
+    max_attempts: int = Field(
+        8, ge=1, description="Sending attempts of one notice before it is recorded as failed (default 8)."
+    )
+    retry_min: float = Field(
+        60.0, gt=0, description="Seconds before the first retry of a notice the server did not"
+        " accept; doubled on each further failure (default 60)."
+    )
+    retry_max: float = Field(
+        3600.0, gt=0, description="Longest wait between retries of one notice, seconds (default 3600)."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("pl", "en"):
+            raise ValueError('must be "pl" or "en"')
+        return value
+
+    @field_validator("smtp_tls")
+    @classmethod
+    def _tls_mode(cls, value: str, info) -> str:
+        if value not in ("starttls", "tls", "none"):
+            raise ValueError('must be "starttls", "tls" or "none"')
+        host = (info.data.get("smtp_host") or "").strip("[]")
+        if value == "none" and host and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+            raise ValueError(f'"none" (no encryption) is allowed only for a loopback smtp_host,'
+                             f' not {host}; use "starttls" or "tls"')
+        return value
+
+
+class WebSettings(Section):
+    base_url: str = Field(
+        "http://127.0.0.1:8080", description="Public address of the access page; the links in"
+        " e-mails point under it (default http://127.0.0.1:8080)."
+    )
+    secret_file: str = Field(
+        "", description="File holding the key (at least 32 bytes) that signs the forms' CSRF"
+        " tokens and keys the rate limits; empty (the default): a random key per process."
+    )
+    activation_days: float = Field(
+        14.0, gt=0, description="Days an activation link (sent after an account is created) is"
+        " valid (default 14)."
+    )
+    link_minutes: float = Field(
+        60.0, gt=0, description="Minutes a link requested on the access page is valid (default 60)."
+    )
+    rate_window: float = Field(
+        3600.0, gt=0, description="Window of the access page's rate limits, seconds (default 3600)."
+    )
+    rate_per_client: int = Field(
+        20, ge=1, description="Access requests one client address may make per window (default 20)."
+    )
+    rate_per_identifier: int = Field(
+        3, ge=1, description="Access requests for one PESEL or e-mail per window (default 3)."
+    )
+    min_response: float = Field(
+        0.8, ge=0, description="Seconds an access request takes at least, whatever was entered,"
+        " so timing reveals nothing (default 0.8)."
+    )
+    password_min_length: int = Field(
+        12, ge=8, description="Shortest password allowed, characters (default 12).")
+    password_check_common: bool = Field(
+        True, description="Refuse passwords in the bundled list of common passwords (default true)."
+    )
+    language: str = Field(
+        "pl", description="Page language when the browser asks for neither: \"pl\" (default) or \"en\"."
+    )
+    trusted_proxy: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (only behind your own"
+        " reverse proxy; default false)."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("pl", "en"):
+            raise ValueError('must be "pl" or "en"')
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a test)")
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PROVISIONER_", env_nested_delimiter="__", extra="forbid"
@@ -155,6 +277,8 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
@@ -170,6 +294,19 @@ class Settings(BaseSettings):
                 env = f"PROVISIONER_{name.upper()}__{first.upper()}"
                 raise ConfigError(f"setting {name}.{first} ({env}): field required")
         return self
+
+    def smtp_password(self) -> str | None:
+        path = self.mail.smtp_password_file
+        return read_secret(Path(path), "mail.smtp_password_file") if path else None
+
+    def web_secret(self) -> bytes | None:
+        path = self.web.secret_file
+        if not path:
+            return None
+        key = read_secret(Path(path), "web.secret_file").encode()
+        if len(key) < 32:
+            raise ConfigError(f"web.secret_file: {path} holds {len(key)} bytes, at least 32 are needed")
+        return key
 
     def query(self, table: str) -> str:
         return self.source.queries.get(table) or DEFAULT_QUERIES[table]

@@ -23,7 +23,8 @@ def env_of(settings):
             "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
             "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
             "PROVISIONER_STATE__URL": s.state.url,
-            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file)}
+            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file),
+            "PROVISIONER_MAIL__OUTBOX_DIR": str(s.mail.outbox_dir)}
 
 
 def test_dry_run_prints_the_plan_in_each_format_and_writes_nothing(slapd, tmp_path):

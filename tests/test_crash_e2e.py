@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import ldap3
 import pytest
@@ -74,6 +75,13 @@ def test_sigkill_during_apply_then_rerun_converges(slapd, big):
     assert dict(pairs) == intended                                      # no login reshuffled
     again = json.loads(run("sync", "--dry-run", "--format", "json", env=big).stdout)
     assert again["changes"] == []                                       # groups complete too
+    # The killed run queued no notice for what it created; the rerun noticed the crash
+    # and queued exactly one for every account with an e-mail.
+    with_mail = {c["attributes"]["uid"][0] for c in plan["changes"]
+                 if c["kind"] == "person" and c["action"] == "create" and "mail" in c["attributes"]}
+    sent = [p.name.split("-", 2)[2].removesuffix(".eml")
+            for p in Path(big["PROVISIONER_MAIL__OUTBOX_DIR"]).glob("*.eml")]
+    assert sorted(sent) == sorted(with_mail)
 
 
 def test_second_sync_waits_or_says_one_is_running(slapd, tmp_path):

@@ -80,8 +80,15 @@ def v1_journal(conn: Connection) -> None:
     metadata.create_all(conn, tables=[runs, changes, rejections])
 
 
+def v2_notices(conn: Connection) -> None:
+    """The notice outbox, link tokens and rate-limit hits (tables defined in their modules)."""
+    from . import outbox, tokens  # they import this module's metadata
+
+    metadata.create_all(conn, tables=[outbox.outbox, tokens.tokens, tokens.rate_hits])
+
+
 # Append only. Each entry takes the database from version i to i + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [v1_journal]
+MIGRATIONS: list[Callable[[Connection], None]] = [v1_journal, v2_notices]
 
 
 class State:
@@ -147,6 +154,14 @@ class State:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(rejections), rows)
+
+    def close_crashed(self, run_id: int, now: dt.datetime) -> int:
+        """Mark runs left ``running`` by a process that died as ``crashed``; how many.
+
+        Only one sync holds the lock, so any other ``running`` run is a dead one."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(runs).where(runs.c.outcome == "running", runs.c.id != run_id)
+                                .values(outcome="crashed", finished_at=now)).rowcount
 
     def last_runs(self, limit: int = 10) -> list[dict]:
         with self.engine.connect() as conn:

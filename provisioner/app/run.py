@@ -9,7 +9,7 @@ from ..adapters.lock import exclusive
 from ..adapters.state import State
 from ..errors import ProvisionerError
 from ..settings import Settings
-from . import journal, render
+from . import journal, notices, render
 from .sync import Outcome, apply, prepare
 
 FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never the directory
@@ -29,6 +29,8 @@ def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | Non
     """
     with exclusive(settings.state.lock_file, wait), State(settings.state.url) as state:
         run_id = state.start_run(utcnow(), forced=force)
+        # A run that died may have written accounts without queueing their notices.
+        recover = state.close_crashed(run_id, utcnow()) > 0
         buffer: list[dict] = []
 
         def record(change, error):
@@ -46,9 +48,10 @@ def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | Non
             state.finish_run(run_id, utcnow(), "failed", error=str(exc))
             raise
         state.record_changes(run_id, buffer)
+        outcome.queued = notices.queue_for_outcome(settings, state, outcome, recover=recover)
         state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
         summary = render.summary_dict(outcome)
         state.finish_run(run_id, utcnow(), outcome.status, summary["counts"] | {
             "rejected": len(summary["rejected"]), "failed": len(summary["failed"]),
-            "withheld": len(prepared.withheld)})
+            "withheld": len(prepared.withheld), "notices_queued": outcome.queued})
     return outcome

@@ -19,6 +19,7 @@ from ..core.dn import key as dnkey
 from ..core.guard import Limits, refusal
 from ..core.model import Roster
 from ..core.plan import Change, Plan, Policy, make_plan
+from ..core.snapshot import Snapshot
 from ..core.validate import hasher, validate
 from ..errors import SourceError
 from ..settings import Settings
@@ -35,6 +36,7 @@ class Prepared:
     now: dt.datetime
     withheld: list[Change] = field(default_factory=list)  # removals the guard held back
     guard_reason: str | None = None
+    snapshot: Snapshot = field(default_factory=Snapshot)  # the directory the plan was made on
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class Outcome:
     failures: list[Failure] = field(default_factory=list)
     applied: Counter = field(default_factory=Counter)
     done: list[Change] = field(default_factory=list)  # changes the directory accepted
+    queued: int = 0  # activation notices queued for this run
 
     @property
     def partial(self) -> bool:
@@ -88,7 +91,7 @@ def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = 
     snapshot = directory.snapshot()
     policy = policy_of(settings)
     plan = make_plan(roster, snapshot, directory.layout, now, policy)
-    prepared = Prepared(roster, plan, len(snapshot.accounts), now)
+    prepared = Prepared(roster, plan, len(snapshot.accounts), now, snapshot=snapshot)
     removals = plan.removals()
     reason = refusal(len(removals), prepared.managed, limits_of(settings))
     if reason and not force:

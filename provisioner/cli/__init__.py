@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import ProvisionerError
-from . import daemon, demo, history, report, status, sync
+from . import daemon, demo, history, notices, report, status, sync, web
 
-VERBS = (sync, report, status, history, demo, daemon)
+VERBS = (sync, report, status, history, demo, daemon, notices, web)
 
 
 def parser() -> argparse.ArgumentParser:

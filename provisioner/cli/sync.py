@@ -7,6 +7,7 @@ import json
 from .. import settings as settings_mod
 from ..adapters.directory import Directory
 from ..app import render
+from ..app.notices import SendReport, send_outbox
 from ..app.run import sync_once
 from ..app.sync import prepare
 
@@ -23,6 +24,9 @@ def register(verbs) -> None:
                    help="wait this long for a running sync to finish (default: do not wait)")
     p.add_argument("--now", action="store_true",
                    help="ask the running daemon for a run now and print its result")
+    p.add_argument("--no-send", action="store_true",
+                   help="queue the run's notices but leave sending to the daemon or"
+                        " 'provisioner notices send'")
     p.set_defaults(run=run)
 
 
@@ -36,10 +40,18 @@ def run(args) -> int:
         print(render.render_plan(prepared, args.format))
         return 0
     outcome = sync_once(settings, force=args.force, wait=args.wait)
+    # A one-shot sync sends its notices (and any left from before) before it exits; a
+    # mail server that is down only delays them: they stay queued for the next send.
+    sent = SendReport() if args.no_send else send_outbox(settings)
+    summary = render.summary_dict(outcome) | {"notices": {
+        "queued": outcome.queued, "sent": sent.sent, "deferred": sent.deferred,
+        "failed": sent.failed, "errors": sent.errors}}
     if args.json:
-        print(json.dumps(render.summary_dict(outcome), ensure_ascii=False, indent=2))
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         print(render.summary_text(outcome))
+        print(f"Notices: {outcome.queued} queued, {sent.sent} sent, {sent.deferred} to retry,"
+              f" {sent.failed} failed" + "".join(f"\n  {e}" for e in sent.errors))
     return outcome.exit_code
 
 

@@ -25,7 +25,7 @@ from .logs import event
 from .metrics import Metrics
 from .notify import notify, watchdog_interval
 from .schedule import Schedule, describe
-from .worker import Worker, retry_delay
+from .worker import Ticket, Worker, retry_delay
 
 SIGNALS = (signal.SIGUSR1, signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 NEEDS_RESTART = ("control_socket", "metrics_port", "pid_file")
@@ -50,7 +50,7 @@ class Daemon:
     def _scheduled(self) -> None:
         self.request("schedule")
 
-    def request(self, reason: str, force: bool = False):
+    def request(self, reason: str, force: bool = False) -> Ticket:
         ticket, joined = self.worker.request(reason, force)
         event("run_requested", f"run requested by {reason}", reason=reason, force=force,
               coalesced=joined, busy=self.worker.busy)
@@ -129,6 +129,10 @@ class Daemon:
         signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
         for sig in SIGNALS:
             signal.signal(sig, lambda *_: None)  # the wakeup fd carries the signal number
+        # Threads started below inherit a mask blocking our signals, so the kernel delivers
+        # them to the main thread only: a signal landing in the worker would interrupt a
+        # blocking LDAP call (EINTR) and fail the run in flight.
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         d = self.settings.daemon
         control = None
         try:
@@ -143,6 +147,7 @@ class Daemon:
             control.start()
             self.schedule.start()
             self.metrics.write(d.metrics_textfile)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # pending ones arrive now
             if d.run_at_start:
                 self.request("start")
             event("ready", "daemon ready", pid=os.getpid(), schedule=self.schedule.current,

@@ -31,6 +31,7 @@ def settings_for(server, workdir: Path, source_url: str, **sections) -> Settings
         "identity": {"pesel_key_file": str(key)},
         "state": {"url": f"sqlite:///{workdir / 'state.sqlite'}",
                   "lock_file": str(workdir / "sync.lock")},
+        "mail": {"outbox_dir": str(workdir / "outbox")},
     }
     for name, overrides in sections.items():
         values.setdefault(name, {}).update(overrides)
