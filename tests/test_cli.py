@@ -81,3 +81,26 @@ def test_unreachable_directory_is_one_line(slapd, tmp_path):
     out = run("sync", env=env)
     assert out.returncode == 3 and "cannot reach the directory" in out.stderr
     assert out.stderr.strip().count("\n") == 0
+
+
+def test_status_and_history_read_the_journal(slapd, tmp_path):
+    data = uonet.small()
+    env = env_of(settings_for(slapd, tmp_path, uonet.save(data, tmp_path / "u.sqlite")))
+    assert run("status", env=env).stdout.startswith("No sync has run yet.")
+    run("sync", env=env)
+    data.pupils[0]["last_name"] = "Nowak-Lis"
+    uonet.save(data, tmp_path / "u.sqlite")
+    run("sync", env=env)
+    status = run("status", env=env)
+    assert status.returncode == 0
+    lines = status.stdout.splitlines()
+    assert lines[0].startswith("#2 ") and " ok " in lines[0] and "updated 1" in lines[0]
+    assert lines[1].startswith("#1 ") and "created 4" in lines[1]
+    assert "Notices: 0 queued, 3 sent, 0 failed" in status.stdout  # written as .eml files
+    history = run("history", "jan.nowak", env=env)
+    assert history.returncode == 0
+    assert " create" in history.stdout and " update" in history.stdout
+    assert "sn: ['Nowak'] -> ['Nowak-Lis']" in history.stdout
+    assert run("history", "nobody", env=env).returncode == 1
+    as_json = json.loads(run("status", "--json", env=env).stdout)
+    assert [r["outcome"] for r in as_json["runs"]] == ["ok", "ok"]

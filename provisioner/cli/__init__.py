@@ -6,6 +6,9 @@ import argparse
 import sys
 
 from ..errors import ProvisionerError
+
+# Each verb module imports its heavy libraries (SQLAlchemy, ldap3, uvicorn, APScheduler)
+# inside its run(), so starting one verb never pays for the others.
 from . import daemon, demo, history, notices, report, status, sync, web
 
 VERBS = (sync, report, status, history, demo, daemon, notices, web)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from .. import settings as settings_mod
-from ..adapters.state import State
 
 
 def register(verbs) -> None:
@@ -28,6 +27,8 @@ def describe(row: dict) -> str:
 
 
 def run(args) -> int:
+    from ..adapters.state import State
+
     settings = settings_mod.load(args.config)
     with State(settings.state.url) as state:
         rows = state.history(args.login)

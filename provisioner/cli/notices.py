@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from .. import settings as settings_mod
-from ..app import notices
+
+
+def api():
+    from ..app import notices  # SQLAlchemy and smtplib only when a notices verb runs
+
+    return notices
 
 
 def register(verbs) -> None:
@@ -21,7 +26,7 @@ def register(verbs) -> None:
 
 
 def send(args) -> int:
-    report = notices.send_outbox(settings_mod.load(args.config))
+    report = api().send_outbox(settings_mod.load(args.config))
     print(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}"
           + (f", interrupted earlier {report.abandoned}" if report.abandoned else ""))
     for line in report.errors:
@@ -30,7 +35,7 @@ def send(args) -> int:
 
 
 def show(args) -> int:
-    summary = notices.summary(settings_mod.load(args.config))
+    summary = api().summary(settings_mod.load(args.config))
     if args.json:
         print(json.dumps(summary, default=str, indent=2))
         return 0
@@ -43,7 +48,7 @@ def show(args) -> int:
 
 
 def retry_one(args) -> int:
-    if notices.retry(settings_mod.load(args.config), args.id):
+    if api().retry(settings_mod.load(args.config), args.id):
         print(f"notice {args.id} queued again")
         return 0
     print(f"notice {args.id} is not a failed notice")

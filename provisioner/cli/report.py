@@ -5,10 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import settings as settings_mod
-from ..adapters import source
 from ..app.report import RENDER, rows
-from ..core.assemble import assemble
-from ..core.validate import validate
 
 
 def register(verbs) -> None:
@@ -18,6 +15,10 @@ def register(verbs) -> None:
 
 
 def run(args) -> int:
+    from ..adapters import source
+    from ..core.assemble import assemble
+    from ..core.validate import validate
+
     settings = settings_mod.load(args.config)
     today = dt.date.today()
     # The report needs no key: problems are found before hashing, so a throwaway one does.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from .. import settings as settings_mod
-from ..adapters.state import State
 
 
 def register(verbs) -> None:
@@ -27,13 +26,18 @@ def describe(run: dict) -> str:
 
 
 def run(args) -> int:
+    from ..adapters.state import State
+    from ..app.notices import outbox_summary
+
     settings = settings_mod.load(args.config)
     with State(settings.state.url) as state:
-        runs = state.last_runs(args.n)
+        runs, outbox = state.last_runs(args.n), outbox_summary(state)
     if args.json:
-        print(json.dumps(runs, default=str, indent=2))
-    elif not runs:
-        print("No sync has run yet.")
-    else:
-        print("\n".join(describe(r) for r in runs))
+        print(json.dumps({"runs": runs, "notices": outbox}, default=str, indent=2))
+        return 0
+    print("\n".join(describe(r) for r in runs) if runs else "No sync has run yet.")
+    print(f"Notices: {outbox['queued']} queued, {outbox['sent']} sent, {outbox['failed']} failed")
+    for f in outbox["last_failures"]:
+        print(f"  failed #{f['id']} {f['kind']} to {f['login']} after {f['attempts']}"
+              f" attempt(s): {f['last_error']}")
     return 0

@@ -5,11 +5,6 @@ from __future__ import annotations
 import json
 
 from .. import settings as settings_mod
-from ..adapters.directory import Directory
-from ..app import render
-from ..app.notices import SendReport, send_outbox
-from ..app.run import sync_once
-from ..app.sync import prepare
 
 
 def register(verbs) -> None:
@@ -31,6 +26,12 @@ def register(verbs) -> None:
 
 
 def run(args) -> int:
+    from ..adapters.directory import Directory
+    from ..app import render
+    from ..app.notices import SendReport, send_outbox
+    from ..app.run import sync_once
+    from ..app.sync import prepare
+
     settings = settings_mod.load(args.config)
     if args.now:
         return run_now(settings, args)
