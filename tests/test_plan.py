@@ -163,3 +163,10 @@ def test_hostile_names_stay_in_attribute_values(last):
     mem = MemDir(LAYOUT)
     converge(mem, roster(person("a1", last=last)))
     assert any(e.get("sn") == (last,) for e in mem.entries.values())
+
+
+def test_many_namesakes_get_consecutive_numbers():
+    people = [person(f"{i:04x}", sources=[f"pupil:{i}"]) for i in range(1, 40)]
+    plan = make_plan(roster(*people), MemDir(LAYOUT).snapshot(), LAYOUT, NOW)
+    logins = [c.attrs["uid"][0] for c in plan.changes if c.kind == "person"]
+    assert logins == ["jan.nowak"] + [f"jan.nowak{n}" for n in range(2, 40)]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 RDN_SPECIAL = set(',+"\\<>;=')
+NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\0]|^[# ]| $')
 
 
 def escape_rdn(value: str) -> str:
     """Escape an attribute value for use in an RDN."""
+    if NEEDS_ESCAPE.search(value) is None:  # logins and group names: nothing to escape
+        return value
     out = []
     for i, ch in enumerate(value):
         if ch in RDN_SPECIAL or (ch == "#" and i == 0) or (ch == " " and i in (0, len(value) - 1)):

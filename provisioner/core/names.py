@@ -13,6 +13,8 @@ POLISH = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ", "acelnoszzACELNOS
 # A few other letters without a decomposition that appear in European names.
 EXTRA = {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "þ": "th"}
 LOGIN_ALLOWED = re.compile(r"[^a-z0-9.-]+")
+DASHES = re.compile(r"-{2,}")
+DOTS = re.compile(r"\.{2,}")
 
 
 def clean(value: str | None) -> str:
@@ -34,28 +36,36 @@ def transliterate(text: str) -> str:
 def slug(text: str) -> str:
     """Lower-case ASCII with only ``[a-z0-9.-]``; other runs become ``-``."""
     value = LOGIN_ALLOWED.sub("-", transliterate(text).lower().replace(" ", "-"))
-    value = re.sub(r"-{2,}", "-", value)
-    value = re.sub(r"\.{2,}", ".", value)
-    return value.strip(".-")
+    return DOTS.sub(".", DASHES.sub("-", value)).strip(".-")
 
 
+@functools.lru_cache(maxsize=65536)  # a region has many Jan Nowaks
 def login_base(template: str, first_name: str, last_name: str, max_length: int) -> str:
     """The login a person would get without collisions, before any suffix."""
     raw = template.format(first_name=slug(first_name), last_name=slug(last_name))
-    value = re.sub(r"\.{2,}", ".", LOGIN_ALLOWED.sub("", raw.lower())).strip(".-")
+    value = DOTS.sub(".", LOGIN_ALLOWED.sub("", raw.lower())).strip(".-")
     return (value or "user")[:max_length].rstrip(".-") or "user"
 
 
 def allocate(base: str, taken: Callable[[str], bool], max_length: int) -> str:
     """First free login among ``base``, ``base2``, ``base3``…, shortened to fit."""
-    if not taken(base):
-        return base
-    n = 2
+    return allocate_numbered(base, taken, max_length)[0]
+
+
+def allocate_numbered(base: str, taken: Callable[[str], bool], max_length: int,
+                      start: int = 2) -> tuple[str, int]:
+    """``allocate`` from suffix ``start`` on, with the number used (1: the bare base).
+
+    A caller allocating many logins passes the last number plus one, so a thousand
+    Jan Nowaks do not each walk the same numbers again."""
+    if start <= 2 and not taken(base):
+        return base, 1
+    n = max(start, 2)
     while True:
         suffix = str(n)
         candidate = base[: max_length - len(suffix)].rstrip(".-") + suffix
         if not taken(candidate):
-            return candidate
+            return candidate, n
         n += 1
 
 

@@ -22,7 +22,7 @@ from .mapping import (
     person_attrs,
 )
 from .model import Person, Roster
-from .names import allocate, login_base
+from .names import allocate_numbered, login_base
 from .snapshot import Account, Snapshot, format_time
 
 LOCKED = "000001010000Z"  # ppolicy: locked by an administrator, until unlocked
@@ -122,12 +122,14 @@ def make_plan(
     matched, new, left = match(roster, snapshot)
     dn_of: dict[str, str] = {key: account.dn for key, account in matched.items()}
     taken = set(snapshot.taken_logins)
-    for person in sorted(new, key=lambda p: (login_base(
-            layout.login_template, p.first_name, p.last_name, layout.login_max_length),
-            source_order(p))):
-        base = login_base(layout.login_template, person.first_name, person.last_name,
-                          layout.login_max_length)
-        login = allocate(base, lambda x: x in taken, layout.login_max_length)
+    based = sorted(((login_base(layout.login_template, p.first_name, p.last_name,
+                                layout.login_max_length), source_order(p), p) for p in new),
+                   key=lambda t: t[:2])
+    tried: dict[str, int] = {}  # base -> the next suffix worth trying
+    for base, _, person in based:
+        login, n = allocate_numbered(base, taken.__contains__, layout.login_max_length,
+                                     tried.get(base, 2))
+        tried[base] = n + 1
         taken.add(login)
         dn_of[person.key] = layout.person_dn(login)
         changes.append(Change("create", "person", dn_of[person.key],
