@@ -32,7 +32,7 @@ from provisioner.app.sync import read_roster  # noqa: E402
 from provisioner.core.plan import make_plan  # noqa: E402
 from provisioner.core.snapshot import Snapshot  # noqa: E402
 from provisioner.demo import data  # noqa: E402
-from provisioner.demo.run import settings_for  # noqa: E402
+from provisioner.demo.run import environment, settings_for  # noqa: E402
 from provisioner.demo.slapd import ProvisionerSlapd  # noqa: E402
 
 TARGETS = {  # metric: (ratio key or absolute key, limit)
@@ -42,18 +42,9 @@ TARGETS = {  # metric: (ratio key or absolute key, limit)
 
 
 def env_of(settings) -> dict[str, str]:
-    s = settings
-    return {"PROVISIONER_SOURCE__URL": s.source.url, "PROVISIONER_LDAP__URL": s.ldap.url,
-            "PROVISIONER_LDAP__BIND_DN": s.ldap.bind_dn,
-            "PROVISIONER_LDAP__BIND_PASSWORD_FILE": str(s.ldap.bind_password_file),
-            "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
-            "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
-            "PROVISIONER_STATE__URL": s.state.url,
-            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file),
-            "PROVISIONER_MAIL__OUTBOX_DIR": str(s.mail.outbox_dir),
-            # 1 % leavers is over the default safety limit of 50; the benchmark means it.
-            "PROVISIONER_LIFECYCLE__MAX_DISABLES": "1000000",
-            "PROVISIONER_LIFECYCLE__MAX_DISABLE_RATIO": "1.0"}
+    # 1 % leavers is over the default safety limit of 50; the benchmark means it.
+    return environment(settings) | {"PROVISIONER_LIFECYCLE__MAX_DISABLES": "1000000",
+                                    "PROVISIONER_LIFECYCLE__MAX_DISABLE_RATIO": "1.0"}
 
 
 def sync(env: dict[str, str], workdir: Path) -> dict:

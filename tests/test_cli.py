@@ -7,7 +7,7 @@ import sys
 
 import uonet
 
-from provisioner.demo.run import settings_for
+from provisioner.demo.run import environment, settings_for
 
 
 def run(*args, env=None):
@@ -15,16 +15,7 @@ def run(*args, env=None):
                           text=True, env={**os.environ, **(env or {})}, timeout=120)
 
 
-def env_of(settings):
-    s = settings
-    return {"PROVISIONER_SOURCE__URL": s.source.url, "PROVISIONER_LDAP__URL": s.ldap.url,
-            "PROVISIONER_LDAP__BIND_DN": s.ldap.bind_dn,
-            "PROVISIONER_LDAP__BIND_PASSWORD_FILE": str(s.ldap.bind_password_file),
-            "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
-            "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
-            "PROVISIONER_STATE__URL": s.state.url,
-            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file),
-            "PROVISIONER_MAIL__OUTBOX_DIR": str(s.mail.outbox_dir)}
+env_of = environment  # other test modules import it from here
 
 
 def test_dry_run_prints_the_plan_in_each_format_and_writes_nothing(slapd, tmp_path):

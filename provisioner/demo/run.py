@@ -38,6 +38,20 @@ def settings_for(server, workdir: Path, source_url: str, **sections) -> Settings
     return Settings(**values)
 
 
+def environment(settings: Settings) -> dict[str, str]:
+    """The same settings as ``PROVISIONER_*`` variables, for a ``provisioner`` subprocess
+    (the tests and the benchmark run the command as an admin would)."""
+    s = settings
+    return {"PROVISIONER_SOURCE__URL": s.source.url, "PROVISIONER_LDAP__URL": s.ldap.url,
+            "PROVISIONER_LDAP__BIND_DN": s.ldap.bind_dn,
+            "PROVISIONER_LDAP__BIND_PASSWORD_FILE": str(s.ldap.bind_password_file),
+            "PROVISIONER_LDAP__BASE_DN": s.ldap.base_dn,
+            "PROVISIONER_IDENTITY__PESEL_KEY_FILE": str(s.identity.pesel_key_file),
+            "PROVISIONER_STATE__URL": s.state.url,
+            "PROVISIONER_STATE__LOCK_FILE": str(s.state.lock_file),
+            "PROVISIONER_MAIL__OUTBOX_DIR": str(s.mail.outbox_dir)}
+
+
 def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
     from .slapd import ProvisionerSlapd  # needs python-ldap, a test dependency
 
