@@ -32,7 +32,8 @@ def read(settings: Settings) -> SourceData:
         with engine.connect() as conn:
             for current in TABLES:
                 result = conn.execute(text(settings.query(current)))
-                tables[current] = result.mappings().all()
+                keys = list(result.keys())
+                tables[current] = [dict(zip(keys, row, strict=True)) for row in result]
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"

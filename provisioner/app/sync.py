@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..adapters import source
@@ -87,8 +88,14 @@ def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = 
             force: bool = False) -> Prepared:
     """Everything up to the plan, guard included; writes nothing."""
     now = now or dt.datetime.now(dt.UTC)
-    roster = read_roster(settings, now)
-    snapshot = directory.snapshot()
+    # The directory is read in a thread while the source is read and validated here:
+    # much of either is waiting (for slapd, for the database), so they overlap.
+    with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
+        reading = pool.submit(directory.snapshot)
+        try:
+            roster = read_roster(settings, now)
+        finally:
+            snapshot = reading.result()  # also when the source failed: no thread left behind
     policy = policy_of(settings)
     plan = make_plan(roster, snapshot, directory.layout, now, policy)
     prepared = Prepared(roster, plan, len(snapshot.accounts), now, snapshot=snapshot)

@@ -71,7 +71,7 @@ def assemble(data: SourceData, today: dt.date) -> list[SourceRow]:
             first_name=p.get("first_name"), last_name=p.get("last_name"),
             second_name=p.get("second_name"), email=p.get("email"),
             places=(place,) if place else (), left_on=left_on,
-            modified_at=as_datetime(p.get("modified_at")),
+            modified_at=p.get("modified_at"),
         ))
     guardian_places: dict[object, set[Place]] = defaultdict(set)
     for link in data.pupil_guardians:
@@ -84,6 +84,6 @@ def assemble(data: SourceData, today: dt.date) -> list[SourceRow]:
             first_name=g.get("first_name"), last_name=g.get("last_name"),
             email=g.get("email"),
             places=tuple(sorted(guardian_places.get(g["id"], ()), key=lambda p: (p.rspo, p.class_code))),
-            modified_at=as_datetime(g.get("modified_at")),
+            modified_at=g.get("modified_at"),
         ))
     return rows

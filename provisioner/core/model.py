@@ -41,7 +41,9 @@ class SourceRow:
     second_name: str | None = None
     places: tuple[Place, ...] = ()
     left_on: dt.date | None = None
-    modified_at: dt.datetime | None = None
+    # As read (text in SQLite, a datetime elsewhere): parsed only when two rows of one
+    # person have to be ordered, not for every row.
+    modified_at: object = None
 
     @property
     def role(self) -> str:

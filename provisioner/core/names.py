@@ -17,6 +17,7 @@ DASHES = re.compile(r"-{2,}")
 DOTS = re.compile(r"\.{2,}")
 
 
+@functools.lru_cache(maxsize=65536)  # called for every name of every row; names repeat
 def clean(value: str | None) -> str:
     """Trim, collapse inner whitespace and normalise to NFC; ``""`` for nothing."""
     if value is None:

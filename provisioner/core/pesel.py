@@ -8,6 +8,7 @@ in a ``repr`` or an exception message.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 
 WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
 
@@ -21,7 +22,8 @@ class InvalidPesel(ValueError):
 
 def check_digit(first_ten: str) -> int:
     """The check digit for the first ten digits of a PESEL."""
-    total = sum(int(d) * w for d, w in zip(first_ten, WEIGHTS, strict=True))
+    # map() over the digits: this runs for every row of a region's register.
+    total = sum(map(operator.mul, map(int, first_ten), WEIGHTS))
     return (10 - total % 10) % 10
 
 

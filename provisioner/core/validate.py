@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from . import pesel as pesel_mod
+from .assemble import as_datetime
 from .model import (
     CLASS_TEACHER,
     PUPIL,
@@ -30,7 +31,7 @@ def hasher(key: bytes) -> Hasher:
     """The keyed HMAC-SHA256 that stands for a PESEL everywhere outside memory."""
 
     def digest(pesel: str) -> str:
-        return hmac.new(key, pesel.encode("ascii"), hashlib.sha256).hexdigest()
+        return hmac.digest(key, pesel.encode("ascii"), hashlib.sha256).hex()
 
     return digest
 
@@ -44,12 +45,17 @@ PLAIN_EMAIL = re.compile(
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
 
 
+# email-validator refuses special-use domains (.test, .local, ...) and their subdomains.
+SPECIAL_TLDS = frozenset(d for d in SPECIAL_USE_DOMAIN_NAMES if "." not in d)
+SPECIAL_SUFFIXES = tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES if "." in d)
+
+
 def plain_email(value: str) -> str | None:
     match = PLAIN_EMAIL.fullmatch(value)
     if match is None or len(value) > 254 or value.index("@") > 64:
         return None
     domain = match.group(1).lower()
-    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+    if domain.rpartition(".")[2] in SPECIAL_TLDS or domain.endswith(SPECIAL_SUFFIXES):
         return None
     return value[: value.index("@") + 1] + domain
 
@@ -111,7 +117,7 @@ def pesel_code(message: str) -> str:
 
 
 def recency(row: SourceRow) -> tuple:
-    return (row.modified_at or dt.datetime.min, row.role == PUPIL, row.id)
+    return (as_datetime(row.modified_at) or dt.datetime.min, row.role == PUPIL, row.id)
 
 
 def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date) -> Roster:
