@@ -12,6 +12,9 @@ from ..errors import SourceError
 from ..settings import DEFAULT_QUERIES, Settings
 
 TABLES = tuple(DEFAULT_QUERIES)
+# The reference columns each query must return, read off the default queries.
+COLUMNS = {t: [c.strip() for c in q.split("SELECT", 1)[1].split("FROM")[0].split(",")]
+           for t, q in DEFAULT_QUERIES.items()}
 
 
 def read(settings: Settings) -> SourceData:
@@ -32,8 +35,14 @@ def read(settings: Settings) -> SourceData:
         with engine.connect() as conn:
             for current in TABLES:
                 result = conn.execute(text(settings.query(current)))
-                keys = list(result.keys())
-                tables[current] = [dict(zip(keys, row, strict=True)) for row in result]
+                returned = set(result.keys())
+                missing = [c for c in COLUMNS[current] if c not in returned]
+                if missing:
+                    raise SourceError(f"source table {current!r}: the query returns no column"
+                                      f" {', '.join(missing)} (see source.queries)")
+                # Rows as SQLAlchemy gives them (tuples with named columns): a region's
+                # 250 000 rows as dicts would cost hundreds of MB more.
+                tables[current] = result.all()
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"

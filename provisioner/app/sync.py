@@ -76,11 +76,14 @@ def read_roster(settings: Settings, now: dt.datetime) -> Roster:
     """The validated source; refuses a source that yields nobody (a broken view, an
     emptied table) because applying it would disable every account."""
     data = source.read(settings)
-    roster = validate(assemble(data, now.date()), hasher(settings.pesel_key()), now.date())
+    counts = len(data.pupils), len(data.guardians)
+    rows = assemble(data, now.date())
+    del data  # a region's raw rows are hundreds of MB: free them before validating
+    roster = validate(rows, hasher(settings.pesel_key()), now.date())
     if not roster.people:
         raise SourceError(
-            f"the source yields no valid person ({len(data.pupils)} pupil and"
-            f" {len(data.guardians)} guardian rows read); refusing to apply anything")
+            f"the source yields no valid person ({counts[0]} pupil and {counts[1]} guardian"
+            " rows read); refusing to apply anything")
     return roster
 
 
