@@ -77,3 +77,20 @@ def test_state_schema_is_migrated_not_recreated(database, monkeypatch):
         assert version == len(state_mod.MIGRATIONS)
     with State(url):
         assert added == [True]  # not applied twice
+
+
+def test_queries_can_point_at_a_deployments_own_views(slapd, tmp_path, database):
+    source = database()
+    data.write(uonet.small(), source)
+    with sa.create_engine(source).begin() as conn:
+        conn.execute(sa.text("CREATE VIEW uczniowie AS SELECT * FROM pupils WHERE class_id <> 3"))
+    query = ("SELECT id, class_id, pesel, first_name, second_name, last_name, email, left_on,"
+             " modified_at FROM uczniowie")
+    settings = settings_for(slapd, tmp_path, source, source={"queries": {"pupils": query}})
+    outcome = sync_once(settings, now=T0)
+    assert outcome.applied["person.create"] == 3  # Łukasz's class is not in the view
+
+    settings.source.queries["pupils"] = "SELECT id, class_id, pesel FROM uczniowie"
+    with pytest.raises(SourceError, match="no column first_name, second_name, last_name") as err:
+        sync_once(settings, now=T0)
+    assert "\n" not in str(err.value)
