@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email
+import email.policy
 import secrets
 import tempfile
 from pathlib import Path
 
 from ..app import render, report
+from ..app.notices import send_outbox
 from ..app.run import sync_once, utcnow
 from ..app.sync import read_roster
 from ..settings import Settings
@@ -67,6 +70,10 @@ def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
         out("== First sync ==")
         outcome = sync_once(settings)
         out(render.summary_text(outcome))
+        sent = send_outbox(settings)
+        out(f"\nActivation notices: {outcome.queued} queued, {sent.sent} written as .eml files"
+            " (no SMTP server configured); the first one:")
+        out(first_notice(settings.mail.outbox_dir))
         out("\n== Second sync (nothing changed in UONET, so nothing to do) ==")
         out(render.summary_text(sync_once(settings)).splitlines()[0])
         out("\n== What the secretariat and class teachers should fix (provisioner report) ==")
@@ -82,6 +89,17 @@ def run_demo(pupils: int = 60, keep: bool = False, out=print) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 server.wait()
         return 1 if outcome.partial else 0
+
+
+def first_notice(folder: Path) -> str:
+    """Headers and the plain-text part of the first notice in the outbox folder."""
+    files = sorted(Path(folder).glob("*.eml"))
+    if not files:
+        return "  (none)"
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    body = message.get_body(("plain",)).get_content().strip().splitlines()
+    lines = [f"To: {message['To']}", f"Subject: {message['Subject']}", "", *body[:12]]
+    return "\n".join("  | " + line for line in lines)
 
 
 def sample(ldif: str, count: int) -> list[str]:
