@@ -37,9 +37,11 @@ def test_login_is_capped():
 
 def test_collisions_get_numbers_and_fit_the_cap():
     taken = {"jan.nowak", "jan.nowak2"}
-    assert names.allocate("jan.nowak", taken.__contains__, 32) == "jan.nowak3"
+    assert names.allocate_numbered("jan.nowak", taken.__contains__, 32) == ("jan.nowak3", 3)
+    assert names.allocate_numbered("ewa.lis", taken.__contains__, 32) == ("ewa.lis", 1)
+    assert names.allocate_numbered("jan.nowak", taken.__contains__, 32, start=7) == ("jan.nowak7", 7)
     long = "a" * 32
-    assert names.allocate(long, {long}.__contains__, 32) == "a" * 31 + "2"
+    assert names.allocate_numbered(long, {long}.__contains__, 32)[0] == "a" * 31 + "2"
 
 
 def test_class_slug():

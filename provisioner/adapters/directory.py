@@ -31,7 +31,6 @@ from ..core.snapshot import ACCOUNT_ATTRS, GROUP_ATTRS, Account, Group, Snapshot
 from ..errors import ConfigError, DirectoryError
 from ..settings import Settings
 
-OPS = {"add": ldap3.MODIFY_ADD, "delete": ldap3.MODIFY_DELETE, "replace": ldap3.MODIFY_REPLACE}
 NO_SUCH_OBJECT = 32
 FAST_OPS = {"add": ldap.MOD_ADD, "delete": ldap.MOD_DELETE, "replace": ldap.MOD_REPLACE}
 # Writes in flight on the pipelined connection; enough to keep slapd's threads busy.
@@ -180,9 +179,6 @@ class Directory:
                 hint = "; lift the limits for the service account (ldif/45-limits.ldif)"
             raise DirectoryError(f"search under {base} failed: {result.get('description')}{hint}")
 
-    def exists(self, dn: str) -> bool:
-        return any(True for _ in self.search(dn, "(objectClass=*)", ["1.1"], ldap3.BASE))
-
     def snapshot(self) -> Snapshot:
         """Managed accounts, all groups, every login in use, and whether the OUs exist."""
         layout = self.layout
@@ -264,28 +260,6 @@ class Directory:
         except ldap.LDAPError as exc:
             return None, change, text(exc)
         return msgid, change, None
-
-    def write(self, change: Change) -> str | None:
-        """One LDAP operation; the server's refusal as text, or ``None``."""
-        try:
-            if change.operation == "add":
-                ok = self.conn.add(change.dn, attributes={k: list(v) for k, v in change.attrs.items()})
-            elif change.operation == "modify":
-                mods: dict[str, list] = {}
-                for mod in change.mods:
-                    mods.setdefault(mod.attr, []).append((OPS[mod.op], list(mod.values)))
-                ok = self.conn.modify(change.dn, mods)
-            else:
-                ok = self.conn.delete(change.dn)
-        except (lexc.LDAPSocketOpenError, lexc.LDAPSocketReceiveError,
-                lexc.LDAPSocketSendError, lexc.LDAPSessionTerminatedByServerError) as exc:
-            raise DirectoryError(f"lost the directory connection: {exc}") from exc
-        except lexc.LDAPException as exc:
-            return str(exc)
-        if ok:
-            return None
-        result = self.conn.result or {}
-        return f"{result.get('description')}: {result.get('message') or ''}".rstrip(": ")
 
     def set_password(self, dn: str, password: str) -> str | None:
         """Password Modify extended operation, so slapd hashes it under its own policy."""

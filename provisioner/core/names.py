@@ -48,14 +48,10 @@ def login_base(template: str, first_name: str, last_name: str, max_length: int) 
     return (value or "user")[:max_length].rstrip(".-") or "user"
 
 
-def allocate(base: str, taken: Callable[[str], bool], max_length: int) -> str:
-    """First free login among ``base``, ``base2``, ``base3``…, shortened to fit."""
-    return allocate_numbered(base, taken, max_length)[0]
-
-
 def allocate_numbered(base: str, taken: Callable[[str], bool], max_length: int,
                       start: int = 2) -> tuple[str, int]:
-    """``allocate`` from suffix ``start`` on, with the number used (1: the bare base).
+    """First free login among ``base``, ``base2``, ``base3``…, shortened to fit; from
+    suffix ``start`` on, with the number used (1: the bare base).
 
     A caller allocating many logins passes the last number plus one, so a thousand
     Jan Nowaks do not each walk the same numbers again."""
