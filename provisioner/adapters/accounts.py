@@ -64,7 +64,4 @@ def get(directory: Directory, dn: str) -> Entry | None:
 def mark_activated(directory: Directory, dn: str, now: dt.datetime) -> str | None:
     """Set ``provisionerActivatedAt`` (first activation only); the refusal as text, or None."""
     ok = directory.conn.modify(dn, {"provisionerActivatedAt": [(ldap3.MODIFY_REPLACE, [format_time(now)])]})
-    if ok:
-        return None
-    result = directory.conn.result or {}
-    return f"{result.get('description')}: {result.get('message') or ''}".rstrip(": ")
+    return None if ok else directory.refusal()

@@ -264,7 +264,9 @@ class Directory:
     def set_password(self, dn: str, password: str) -> str | None:
         """Password Modify extended operation, so slapd hashes it under its own policy."""
         ok = self.conn.extend.standard.modify_password(dn, new_password=password)
-        if ok:
-            return None
+        return None if ok else self.refusal()
+
+    def refusal(self) -> str:
+        """The server's answer to the last ldap3 operation, as one line."""
         result = self.conn.result or {}
         return f"{result.get('description')}: {result.get('message') or ''}".rstrip(": ")

@@ -10,13 +10,10 @@ from ..adapters.state import State
 from ..errors import ProvisionerError
 from ..settings import Settings
 from . import journal, notices, render
+from .notices import utcnow
 from .sync import Outcome, apply, prepare
 
 FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never the directory
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | None = None,

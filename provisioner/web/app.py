@@ -19,6 +19,7 @@ from starlette.routing import Route
 from ..adapters import tokens
 from ..adapters.state import State
 from ..app import access
+from ..app.notices import utcnow
 from ..core import password as policy_mod
 from ..settings import Settings
 from . import i18n, security
@@ -27,10 +28,6 @@ from .worker import Requests
 HERE = Path(__file__).parent
 RULES = (policy_mod.TOO_SHORT, policy_mod.HAS_LOGIN, policy_mod.HAS_NAME, policy_mod.HAS_PESEL,
          policy_mod.COMMON)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Site:
