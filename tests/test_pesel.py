@@ -53,3 +53,15 @@ def test_mask_shows_at_most_six_digits():
     assert pesel.mask("44051401359") == "440514*****"
     assert pesel.mask(None) == "(brak)"
     assert pesel.mask("123") == "***"
+
+
+def test_check_digit_matches_the_textbook_formula():
+    # check_digit is written for speed; hold it to the definition on many inputs.
+    import random
+
+    rng = random.Random(7)
+    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+    for _ in range(5000):
+        ten = "".join(rng.choice("0123456789") for _ in range(10))
+        expected = (10 - sum(int(c) * w for c, w in zip(ten, weights)) % 10) % 10
+        assert pesel.check_digit(ten) == expected

@@ -1,4 +1,8 @@
 import datetime as dt
+import hashlib
+import hmac
+
+import pytest
 
 from provisioner.core import pesel
 from provisioner.core.model import GUARDIAN, PUPIL, Place, SourceRow
@@ -69,6 +73,14 @@ def test_pesel_never_in_person_and_hmac_is_keyed():
     r = validate([row("pupils", 1, P1)], DIGEST, TODAY)
     assert P1 not in repr(r)
     assert hasher(b"other-key" * 4)(P1) != DIGEST(P1)
+
+
+@pytest.mark.parametrize("key", [b"", b"k" * 32, b"k" * 64, b"k" * 65, bytes(range(256))])
+def test_hasher_is_hmac_sha256(key):
+    # The hasher precomputes the padded key; it must stay exactly RFC 2104, or every
+    # account in a directory would stop matching its person.
+    for value in (P1, P2, "00000000000", "99123199999"):
+        assert hasher(key)(value) == hmac.digest(key, value.encode(), hashlib.sha256).hex()
 
 
 def test_email_normalisation():

@@ -7,10 +7,11 @@ whether it is a dry run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..adapters import source
@@ -91,14 +92,18 @@ def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = 
             force: bool = False) -> Prepared:
     """Everything up to the plan, guard included; writes nothing."""
     now = now or dt.datetime.now(dt.UTC)
-    # The directory is read in a thread while the source is read and validated here:
-    # much of either is waiting (for slapd, for the database), so they overlap.
-    with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
-        reading = pool.submit(directory.snapshot)
-        try:
-            roster = read_roster(settings, now)
-        finally:
-            snapshot = reading.result()  # also when the source failed: no thread left behind
+    with collector_paused():
+        # One after the other, not the snapshot in a thread: both sides are CPU-bound
+        # in Python, and a thread that wakes per entry stalls on the GIL (24 s against
+        # 17 s at 200 000 people).
+        roster = read_roster(settings, now)
+        snapshot = directory.snapshot()
+        return plan_for(settings, directory, roster, snapshot, now, force)
+
+
+def plan_for(settings: Settings, directory: Directory, roster: Roster, snapshot: Snapshot,
+             now: dt.datetime, force: bool) -> Prepared:
+    """The plan, and the guard's verdict on it."""
     policy = policy_of(settings)
     plan = make_plan(roster, snapshot, directory.layout, now, policy)
     prepared = Prepared(roster, plan, len(snapshot.accounts), now, snapshot=snapshot)
@@ -111,6 +116,24 @@ def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = 
         prepared.plan = make_plan(roster, snapshot, directory.layout, now, policy, keep=keep)
         prepared.withheld, prepared.guard_reason = removals, reason
     return prepared
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a run builds its data.
+
+    A region's run makes millions of small objects that form no cycles (rows, people,
+    entries); the collector would walk all of them again and again as they pile up
+    (measured: a third of validation and a quarter of the snapshot at 200 000 people).
+    Reference counting still frees everything; the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def apply(prepared: Prepared, directory: Directory,

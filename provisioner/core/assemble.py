@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from .model import Place, SourceRow
@@ -63,26 +64,31 @@ def assemble(data: SourceData, today: dt.date) -> list[SourceRow]:
             places[c.id] = Place(str(school.rspo), str(school.name), str(c.code))
     rows: list[SourceRow] = []
     current: dict[object, Place] = {}
-    for p in data.pupils:
-        place = places.get(p.class_id)
-        left_on = as_date(p.left_on)
+    # attrgetter fetches all columns in one C call: this loop runs for 250 000 rows.
+    pupil_columns = attrgetter("id", "pesel", "first_name", "last_name", "second_name", "email",
+                               "class_id", "left_on", "modified_at")
+    for pid, pesel, first, last, second, email, class_id, left, modified in map(
+            pupil_columns, data.pupils):
+        place = places.get(class_id)
+        left_on = as_date(left) if left is not None else None
         if place is not None and (left_on is None or left_on > today):
-            current[p.id] = place
-        rows.append(SourceRow(
-            table="pupils", id=int(p.id), pesel=p.pesel, first_name=p.first_name,
-            last_name=p.last_name, second_name=p.second_name, email=p.email,
-            places=(place,) if place else (), left_on=left_on, modified_at=p.modified_at,
-        ))
+            current[pid] = place
+        rows.append(SourceRow("pupils", int(pid), pesel, first, last, email, second,
+                              (place,) if place else (), left_on, modified))
     guardian_places: dict[object, set[Place]] = defaultdict(set)
-    for link in data.pupil_guardians:
-        place = current.get(link.pupil_id)
+    for pupil_id, guardian_id in map(attrgetter("pupil_id", "guardian_id"), data.pupil_guardians):
+        place = current.get(pupil_id)
         if place is not None:
-            guardian_places[link.guardian_id].add(place)
-    for g in data.guardians:
-        rows.append(SourceRow(
-            table="guardians", id=int(g.id), pesel=g.pesel, first_name=g.first_name,
-            last_name=g.last_name, email=g.email,
-            places=tuple(sorted(guardian_places.get(g.id, ()), key=lambda p: (p.rspo, p.class_code))),
-            modified_at=g.modified_at,
-        ))
+            guardian_places[guardian_id].add(place)
+    no_places: set[Place] = set()
+    guardian_columns = attrgetter("id", "pesel", "first_name", "last_name", "email", "modified_at")
+    for gid, pesel, first, last, email, modified in map(guardian_columns, data.guardians):
+        mine = guardian_places.get(gid, no_places)
+        ordered = tuple(sorted(mine, key=class_order)) if len(mine) > 1 else tuple(mine)
+        rows.append(SourceRow("guardians", int(gid), pesel, first, last, email, None, ordered,
+                              None, modified))
     return rows
+
+
+def class_order(place: Place) -> tuple[str, str]:
+    return place.rspo, place.class_code

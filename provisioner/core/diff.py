@@ -32,13 +32,23 @@ def diff(old: Attrs, new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
 
 
 def diff_lowered(old: Mapping[str, Values], new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
-    """``diff`` for an ``old`` whose names are already lower-case (a directory snapshot):
-    the planner calls it once per account, so it skips re-keying the larger side."""
-    new_l = lower_keys(new)
+    """``diff`` for an ``old`` whose names are already lower-case (a directory snapshot)."""
+    pairs, new_l = managed_pairs(managed), lower_keys(new)
+    return diff_known(old, {name: new_l.get(key, ()) for name, key in pairs}, pairs)
+
+
+def managed_pairs(managed: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(name as written, lower-case name) for each managed attribute: made once, not per entry."""
+    return tuple((name, name.lower()) for name in managed)
+
+
+def diff_known(old: Mapping[str, Values], new: Mapping[str, Values],
+               pairs: tuple[tuple[str, str], ...]) -> tuple[Mod, ...]:
+    """The planner's inner loop, once per account: ``old`` is keyed by the lower-case
+    names, ``new`` by the names exactly as written in ``pairs``; nothing is re-keyed."""
     mods = []
-    for name in managed:
-        key = name.lower()
-        before, after = old.get(key, ()), new_l.get(key, ())
+    for name, key in pairs:
+        before, after = old.get(key, ()), new.get(name, ())
         if before == after or set(before) == set(after):
             continue
         if not after:

@@ -82,16 +82,21 @@ def desired_groups(
     """Members (DNs) and description of every group people should be in, by cn."""
     members: dict[str, set[str]] = defaultdict(set)
     described: dict[str, str] = {}
+    names: dict[tuple[str, Place], str] = {}  # a few thousand classes for 200 000 people
     for person in people:
         member = dn_of[person.key]
         for role in person.roles:
-            cn = ROLE_GROUPS[role]
+            members[ROLE_GROUPS[role]].add(member)
+        for role_place in person.places:
+            cn = names.get(role_place)
+            if cn is None:
+                cn = names[role_place] = class_group(*role_place)
             members[cn].add(member)
-            described.setdefault(cn, group_description(cn, role, None))
-        for role, place in person.places:
-            cn = class_group(role, place)
-            members[cn].add(member)
-            described.setdefault(cn, group_description(cn, role, place))
+    for (role, place), cn in names.items():
+        described.setdefault(cn, group_description(cn, role, place))
+    for role, cn in ROLE_GROUPS.items():
+        if cn in members:
+            described[cn] = group_description(cn, role, None)
     return members, described
 
 

@@ -8,9 +8,7 @@ in a ``repr`` or an exception message.
 from __future__ import annotations
 
 import datetime as dt
-import operator
-
-WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+import functools
 
 # Month offset -> century; the offset is added to the calendar month.
 CENTURY_BY_OFFSET = {80: 1800, 0: 1900, 20: 2000, 40: 2100, 60: 2200}
@@ -22,13 +20,18 @@ class InvalidPesel(ValueError):
 
 def check_digit(first_ten: str) -> int:
     """The check digit for the first ten digits of a PESEL."""
-    # map() over the digits: this runs for every row of a region's register.
-    total = sum(map(operator.mul, map(int, first_ten), WEIGHTS))
+    d = first_ten.encode("ascii")
+    # The weights written out, and the 44 ASCII zeros (the weights' sum) taken off once:
+    # this runs for every row of a region's register on every sync.
+    total = (d[0] + 3 * d[1] + 7 * d[2] + 9 * d[3] + d[4] + 3 * d[5] + 7 * d[6] + 9 * d[7]
+             + d[8] + 3 * d[9] - 44 * 48)
     return (10 - total % 10) % 10
 
 
+@functools.lru_cache(maxsize=65536)  # birth dates repeat: a region's pupils share ~6 500
 def birth_date(pesel: str) -> dt.date:
-    """The birth date encoded in a PESEL (its format must already be checked)."""
+    """The birth date encoded in a PESEL, or in its first six digits (the format must
+    already be checked)."""
     yy, mm, dd = int(pesel[0:2]), int(pesel[2:4]), int(pesel[4:6])
     offset = (mm // 20) * 20
     if offset not in CENTURY_BY_OFFSET:
@@ -41,14 +44,16 @@ def birth_date(pesel: str) -> dt.date:
 
 def normalize(raw: str | None) -> str:
     """Return the PESEL as 11 digits, or raise :class:`InvalidPesel` saying why."""
-    if raw is None or not str(raw).strip():
+    value = raw.strip() if isinstance(raw, str) else ("" if raw is None else str(raw).strip())
+    if not value:
         raise InvalidPesel("PESEL is missing")
-    value = str(raw).strip().replace(" ", "")
+    if " " in value:
+        value = value.replace(" ", "")
     if len(value) != 11 or not value.isascii() or not value.isdigit():
         raise InvalidPesel("PESEL must be exactly 11 digits")
-    if check_digit(value[:10]) != int(value[10]):
+    if check_digit(value[:10]) != ord(value[10]) - 48:
         raise InvalidPesel("PESEL check digit is wrong")
-    birth_date(value)
+    birth_date(value[:6])
     return value
 
 

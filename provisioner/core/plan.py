@@ -8,12 +8,13 @@ recomputed; new logins are allocated in a stable order so reruns agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from . import dn as dnmod
-from .diff import Mod, diff_lowered
+from .diff import Mod, diff_known, managed_pairs
 from .mapping import (
     PERSON_ATTRS,
     Layout,
@@ -26,6 +27,7 @@ from .names import allocate_numbered, login_base
 from .snapshot import Account, Snapshot, format_time
 
 LOCKED = "000001010000Z"  # ppolicy: locked by an administrator, until unlocked
+PERSON_PAIRS = managed_pairs(PERSON_ATTRS)
 ORDER = ("ou", "create", "relink", "enable", "update", "group", "disable", "delete")
 
 
@@ -150,8 +152,10 @@ def make_plan(
         if change is not None:
             changes.append(change)
 
-    managed_dns = {dnmod.key(a.dn) for a in snapshot.accounts}
     members, described = desired_groups(roster.people.values(), dn_of)
+    # The keyed DNs of every account are needed only when a group loses members,
+    # which a no-change sync of 200 000 people never does: made on first use.
+    managed_dns = functools.cache(lambda: {dnmod.key(a.dn) for a in snapshot.accounts})
     changes.extend(group_changes(snapshot, layout, members, described, managed_dns, held_dns))
     changes.sort(key=lambda c: ORDER.index(c.action if c.kind != "group" else "group"))
     return Plan(changes, conflicts=conflicts(snapshot, members))
@@ -164,7 +168,7 @@ def ou_change(dn: str, name: str) -> Change:
 
 def update_change(person: Person, account: Account) -> Change | None:
     desired = person_attrs(person, account.uid)
-    mods = list(diff_lowered(account.attrs, desired, PERSON_ATTRS))
+    mods = list(diff_known(account.attrs, desired, PERSON_PAIRS))
     action = "relink" if account.key != person.key else "update"
     if account.disabled_at is not None:
         # Only undo our own lock: a lock an administrator set by hand stays.
@@ -198,7 +202,7 @@ def group_changes(
     layout: Layout,
     members: dict[str, set[str]],
     described: dict[str, str],
-    managed_dns: set[str],
+    managed_dns: Callable[[], set[str]],
     held_dns: set[str],
 ) -> list[Change]:
     """Create, update or delete managed groups; members we did not add are kept."""
@@ -217,14 +221,19 @@ def group_changes(
     return out
 
 
-def membership(group, wanted: set[str], description: str | None, managed_dns, held_dns) -> list[Change]:
-    current = {dnmod.key(m): m for m in group.members}
-    wanted_keys = {dnmod.key(m): m for m in wanted}
-    add = [m for k, m in wanted_keys.items() if k not in current]
-    remove = [m for k, m in current.items()
-              if k not in wanted_keys and k in managed_dns and k not in held_dns]
-    if len(current) - len(remove) + len(add) == 0:
-        return [Change("delete", "group", group.dn, old={"member": group.members})]
+def membership(group, wanted: set[str], description: str | None, managed_dns: Callable[[], set[str]],
+               held_dns: set[str]) -> list[Change]:
+    if not wanted.symmetric_difference(group.members):
+        # The usual case, and the costly one to key: the same DN strings as last time.
+        add, remove = [], []
+    else:
+        current = {dnmod.key(m): m for m in group.members}
+        wanted_keys = {dnmod.key(m): m for m in wanted}
+        add = [m for k, m in wanted_keys.items() if k not in current]
+        remove = [m for k, m in current.items()
+                  if k not in wanted_keys and k in managed_dns() and k not in held_dns]
+        if len(current) - len(remove) + len(add) == 0:
+            return [Change("delete", "group", group.dn, old={"member": group.members})]
     mods = []
     if add:
         mods.append(Mod("add", "member", tuple(sorted(add))))

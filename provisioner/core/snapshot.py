@@ -1,4 +1,7 @@
-"""What the directory holds, as the planner sees it: plain data, read by the adapter."""
+"""What the directory holds, as the planner sees it: plain data, read by the adapter.
+
+``Account`` is not declared frozen for speed (see ``model``); nothing changes it.
+"""
 
 from __future__ import annotations
 
@@ -16,24 +19,23 @@ ACCOUNT_ATTRS = (
 GROUP_ATTRS = ("cn", "member", "description", "objectClass")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see the module docstring
 class Account:
     """A managed person entry; attribute names are lower-case."""
 
     dn: str
     attrs: dict[str, Values]
+    # The two the planner looks up for every account, read once here.
+    key: str = field(init=False)  # the PESEL HMAC
+    uid: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = self.first("provisionerPeselHmac") or ""
+        self.uid = self.first("uid") or ""
 
     def first(self, name: str) -> str | None:
         values = self.attrs.get(name.lower())
         return values[0] if values else None
-
-    @property
-    def key(self) -> str:
-        return self.first("provisionerPeselHmac") or ""
-
-    @property
-    def uid(self) -> str:
-        return self.first("uid") or ""
 
     @property
     def source_keys(self) -> Values:
