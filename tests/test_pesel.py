@@ -63,5 +63,5 @@ def test_check_digit_matches_the_textbook_formula():
     weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
     for _ in range(5000):
         ten = "".join(rng.choice("0123456789") for _ in range(10))
-        expected = (10 - sum(int(c) * w for c, w in zip(ten, weights)) % 10) % 10
+        expected = (10 - sum(int(c) * w for c, w in zip(ten, weights, strict=True)) % 10) % 10
         assert pesel.check_digit(ten) == expected

@@ -47,3 +47,12 @@ def test_every_setting_has_a_description():
 def test_environment_wins_over_the_file(monkeypatch):
     monkeypatch.setenv("PROVISIONER_LDAP__PEOPLE_OU", "uczniowie")
     assert settings.load(EXAMPLE).ldap.people_ou == "uczniowie"
+
+
+def test_default_queries_select_the_reference_columns():
+    from provisioner.core.assemble import COLUMNS
+
+    assert set(settings.DEFAULT_QUERIES) == set(COLUMNS)
+    for table, query in settings.DEFAULT_QUERIES.items():
+        selected = [c.strip() for c in query.split("SELECT", 1)[1].split("FROM")[0].split(",")]
+        assert set(COLUMNS[table]) <= set(selected), table

@@ -117,6 +117,23 @@ def test_hand_made_entries_survive_and_keep_their_login(env, slapd):
     assert search(slapd, "(uid=jan.nowak2)", ["employeeType"])  # the pupil got a free login
 
 
+def test_logins_taken_anywhere_under_the_base_are_not_given(env, slapd):
+    # A teacher two levels down in another OU, and an entry straight under the base:
+    # the snapshot reads these outside the people OU, child by child.
+    conn = ldap3.Connection(ldap3.Server(slapd.host, slapd.port), slapd.root_dn, slapd.root_pw,
+                            auto_bind=True)
+    conn.add(f"ou=staff,{BASE}", ["organizationalUnit"], {"ou": "staff"})
+    conn.add(f"ou=teachers,ou=staff,{BASE}", ["organizationalUnit"], {"ou": "teachers"})
+    conn.add(f"uid=Ola.Nowak,ou=teachers,ou=staff,{BASE}", ["inetOrgPerson"],
+             {"cn": "Ola Nowak", "sn": "Nowak", "uid": "Ola.Nowak"})
+    conn.add(f"uid=lukasz.zolc,{BASE}", ["account"], {"uid": "lukasz.zolc"})
+    env.sync()
+    people = search(slapd, "(objectClass=provisionerAccount)", ["uid"], PEOPLE)
+    uids = {e["uid"][0] for e in people.values()}
+    assert {"ola.nowak2", "lukasz.zolc2", "jan.nowak"} <= uids
+    assert not uids & {"ola.nowak", "lukasz.zolc"}
+
+
 @pytest.mark.parametrize("last", ["O'Brien", "Nowak-Kowalska", 'Kowalski, Jr. (+) "<x>"; a=b*\\'])
 def test_hostile_name_round_trips(env, slapd, last):
     env.dataset.pupils[2]["last_name"] = last

@@ -24,6 +24,7 @@ import ldap3
 from ldap.controls import SimplePagedResultsControl
 from ldap3.core import exceptions as lexc
 
+from ..core.dn import key as dnkey
 from ..core.mapping import Layout
 from ..core.plan import Change
 from ..core.snapshot import ACCOUNT_ATTRS, GROUP_ATTRS, Account, Group, Snapshot
@@ -204,14 +205,17 @@ class Directory:
 
         snap = Snapshot(people_ou=there(layout.people_dn), groups_ou=there(layout.groups_dn))
         if snap.people_ou:
-            for dn, attrs in self.paged(layout.people_dn, "(objectClass=provisionerAccount)",
+            # Managed accounts and hand-made entries with a login, in one pass over the
+            # OU: the schema makes provisionerPeselHmac a MUST of provisionerAccount, so
+            # an entry without it is not ours, and only its login matters.
+            for dn, attrs in self.paged(layout.people_dn,
+                                         "(|(objectClass=provisionerAccount)(uid=*))",
                                          ACCOUNT_ATTRS):
-                snap.accounts.append(Account(dn, attrs))
+                if "provisionerpeselhmac" in attrs:
+                    snap.accounts.append(Account(dn, attrs))
                 for uid in attrs.get("uid", ()):
                     snap.taken_logins.add(uid.lower())
-        for _, attrs in self.paged(layout.base_dn,
-                                    "(&(uid=*)(!(objectClass=provisionerAccount)))", ["uid"]):
-            snap.taken_logins.update(v.lower() for v in attrs.get("uid", ()))
+        snap.taken_logins.update(self.logins_elsewhere())
         if snap.groups_ou:
             for dn, attrs in self.paged(layout.groups_dn, "(objectClass=groupOfNames)",
                                          GROUP_ATTRS, ldap.SCOPE_ONELEVEL):
@@ -221,6 +225,23 @@ class Directory:
                     dn, cn, "provisionergroup" in classes, attrs.get("member", ()),
                     (attrs.get("description") or (None,))[0])
         return snap
+
+    def logins_elsewhere(self) -> Iterator[str]:
+        """Logins of entries anywhere under the base DN but outside the people OU.
+
+        Searched child by child rather than with one filter over the whole base: a
+        "not ours" filter makes slapd load every account to test it (0.6 s at 200 000).
+        """
+        layout, people = self.layout, dnkey(self.layout.people_dn)
+        places = [(layout.base_dn, ldap.SCOPE_BASE)]
+        for dn, attrs in self.paged(layout.base_dn, "(objectClass=*)", ["hasSubordinates"],
+                                    ldap.SCOPE_ONELEVEL):
+            if dnkey(dn) != people:
+                leaf = attrs.get("hassubordinates", ("TRUE",))[0].upper() == "FALSE"
+                places.append((dn, ldap.SCOPE_BASE if leaf else ldap.SCOPE_SUBTREE))
+        for dn, scope in places:
+            for _, attrs in self.paged(dn, "(uid=*)", ["uid"], scope):
+                yield from (v.lower() for v in attrs.get("uid", ()))
 
     def apply(self, changes: Iterable[Change],
               on_done: Callable[[Change, str | None], None] = lambda c, e: None) -> list[Failure]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from ..core.assemble import SourceData
+from ..core.assemble import COLUMNS, SourceData
 from ..errors import SourceError
-from ..settings import DEFAULT_QUERIES, Settings
+from ..settings import Settings
 
-TABLES = tuple(DEFAULT_QUERIES)
-# The reference columns each query must return, read off the default queries.
-COLUMNS = {t: [c.strip() for c in q.split("SELECT", 1)[1].split("FROM")[0].split(",")]
-           for t, q in DEFAULT_QUERIES.items()}
+TABLES = tuple(COLUMNS)
 
 
 def read(settings: Settings) -> SourceData:
@@ -35,14 +33,16 @@ def read(settings: Settings) -> SourceData:
         with engine.connect() as conn:
             for current in TABLES:
                 result = conn.execute(text(settings.query(current)))
-                returned = set(result.keys())
+                returned_order = list(result.keys())
+                returned = set(returned_order)
                 missing = [c for c in COLUMNS[current] if c not in returned]
                 if missing:
                     raise SourceError(f"source table {current!r}: the query returns no column"
                                       f" {', '.join(missing)} (see source.queries)")
-                # Rows as SQLAlchemy gives them (tuples with named columns): a region's
-                # 250 000 rows as dicts would cost hundreds of MB more.
-                tables[current] = result.all()
+                # Plain tuples of the reference columns in a fixed order (whatever order
+                # the query has): the smallest form, and the fastest for assemble.
+                pick = itemgetter(*(returned_order.index(c) for c in COLUMNS[current]))
+                tables[current] = list(map(pick, result.all()))
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"

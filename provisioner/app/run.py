@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 from ..adapters.directory import Directory
 from ..adapters.lock import exclusive
@@ -24,6 +25,13 @@ def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | Non
     source or directory unreadable, another sync holding the lock); the run is
     journaled as failed with that one-line reason.
     """
+    try:
+        return run_locked(settings, force, now, wait)
+    finally:
+        gc.unfreeze()  # see sync.collector_paused: the run's objects are collectable again
+
+
+def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: float) -> Outcome:
     with exclusive(settings.state.lock_file, wait), State(settings.state.url) as state:
         run_id = state.start_run(utcnow(), forced=force)
         # A run that died may have written accounts without queueing their notices.

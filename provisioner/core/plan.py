@@ -31,7 +31,7 @@ PERSON_PAIRS = managed_pairs(PERSON_ATTRS)
 ORDER = ("ou", "create", "relink", "enable", "update", "group", "disable", "delete")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, for speed as model.Person; nothing changes it
 class Change:
     """One write: ``attrs`` for an add, ``mods`` for a modify, neither for a delete."""
 
@@ -97,9 +97,15 @@ def match(roster: Roster, snapshot: Snapshot) -> tuple[dict[str, Account], list[
     return matched, new, left
 
 
-def source_order(person: Person) -> tuple:
+def source_order(person: Person) -> tuple[str, int]:
     # Oldest source record first: the pupil entered first keeps the plain login.
-    return min((sk.split(":")[0], int(sk.split(":")[1])) for sk in person.source_keys)
+    keys = person.source_keys
+    return min(map(record_of, keys)) if len(keys) > 1 else record_of(next(iter(keys)))
+
+
+def record_of(source_key: str) -> tuple[str, int]:
+    role, _, number = source_key.partition(":")
+    return role, int(number)
 
 
 def make_plan(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -66,12 +66,19 @@ SPECIAL_SUFFIXES = tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES if "." in d)
 
 def plain_email(value: str) -> str | None:
     match = PLAIN_EMAIL.fullmatch(value)
-    if match is None or len(value) > 254 or value.index("@") > 64:
+    if match is None or len(value) > 254:
         return None
-    domain = match.group(1).lower()
-    if domain.rpartition(".")[2] in SPECIAL_TLDS or domain.endswith(SPECIAL_SUFFIXES):
+    at = match.start(1) - 1
+    domain = plain_domain(match.group(1))
+    return None if domain is None or at > 64 else value[: at + 1] + domain
+
+
+@functools.lru_cache(maxsize=4096)  # a region's addresses share a few hundred domains
+def plain_domain(domain: str) -> str | None:
+    lowered = domain.lower()
+    if lowered.rpartition(".")[2] in SPECIAL_TLDS or lowered.endswith(SPECIAL_SUFFIXES):
         return None
-    return value[: value.index("@") + 1] + domain
+    return lowered
 
 
 def normalize_email(raw: str | None) -> str | None:
@@ -137,7 +144,7 @@ def recency(row: SourceRow) -> tuple:
 def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date) -> Roster:
     """Validate and merge source rows into one ``Person`` per PESEL."""
     problems: list[Problem] = []
-    by_pesel: dict[str, list[SourceRow]] = defaultdict(list)
+    by_pesel: dict[str, list[SourceRow]] = {}
     held_sources: set[str] = set()
     for row in rows:
         if not active(row, today):
@@ -153,7 +160,11 @@ def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date) -> Roste
             problems.append(problem(row, pesel_code(str(exc)), str(exc), "pesel", True))
             held_sources.add(row.source_key)
             continue
-        by_pesel[value].append(row)
+        same = by_pesel.get(value)
+        if same is None:
+            by_pesel[value] = [row]
+        else:
+            same.append(row)
 
     people: dict[str, Person] = {}
     held_keys: set[str] = set()
@@ -184,10 +195,10 @@ def merge(key: str, group: list[SourceRow], problems: list[Problem]) -> Person:
     """One person from all rows sharing a PESEL; the newest row's data wins."""
     if len(group) == 1:  # most people: one pupil row, or a guardian of one child
         row = group[0]
+        role = row.role
         return Person(key, clean(row.first_name), clean(row.last_name),
-                      first_email([row], problems), ROLE_SETS[row.role],
-                      frozenset([(row.role, p) for p in row.places]),
-                      frozenset((row.source_key,)))
+                      first_email(group, problems), ROLE_SETS[role],
+                      frozenset([(role, p) for p in row.places]), frozenset((row.source_key,)))
     ordered = sorted(group, key=recency, reverse=True)
     newest = ordered[0]
     return Person(
