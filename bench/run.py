@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from provisioner.adapters.directory import Directory  # noqa: E402
-from provisioner.app.sync import read_roster  # noqa: E402
+from provisioner.app.sync import collector_paused, read_roster  # noqa: E402
 from provisioner.core.plan import make_plan  # noqa: E402
 from provisioner.core.snapshot import Snapshot  # noqa: E402
 from provisioner.demo import data  # noqa: E402
@@ -121,8 +121,8 @@ def churn(ds: data.Dataset, rng: random.Random) -> int:
 def planner(settings) -> dict:
     """Pure make_plan on in-memory data: empty directory and the full one (no change)."""
     now = dt.datetime.now(dt.UTC)
-    roster = read_roster(settings, now)
-    with Directory(settings) as directory:
+    with collector_paused(), Directory(settings) as directory:  # as a sync runs them
+        roster = read_roster(settings, now)
         start = time.perf_counter()
         snap = directory.snapshot()
         snap_s = time.perf_counter() - start
@@ -131,9 +131,10 @@ def planner(settings) -> dict:
     for name, s in (("initial", Snapshot()), ("nochange", snap)):
         best = math.inf
         for _ in range(3):
-            start = time.perf_counter()
-            make_plan(roster, s, layout, now)
-            best = min(best, time.perf_counter() - start)
+            with collector_paused():  # as a sync runs it
+                start = time.perf_counter()
+                make_plan(roster, s, layout, now)
+                best = min(best, time.perf_counter() - start)
         out[f"{name}_us_per_person"] = best / len(roster.people) * 1e6
     return out
 
