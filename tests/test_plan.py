@@ -94,6 +94,23 @@ def test_emptied_group_is_deleted_and_hand_added_member_kept():
     assert mem.entries[dn.lower()]["member"] == (teacher,)
 
 
+def test_member_dns_compare_ignoring_case_and_spacing():
+    # A server (or an admin's LDIF) may hand back a member DN spelled differently
+    # from ours; it is the same member, neither added again nor removed.
+    mem = MemDir(LAYOUT)
+    converge(mem, roster(person("a1"), person("b2", "Ola")))
+    dn = LAYOUT.group_dn("pupils").lower()
+    mem.entries[dn]["member"] = tuple(
+        m.upper().replace(",", ", ") if m.startswith("uid=jan") else m
+        for m in mem.entries[dn]["member"])
+    assert make_plan(roster(person("a1"), person("b2", "Ola")), mem.snapshot(), LAYOUT,
+                     NOW).changes == []
+    plan = converge(mem, roster(person("b2", "Ola")))  # Jan leaves: his odd spelling goes
+    group = next(c for c in plan.changes if c.kind == "group" and c.dn.lower() == dn)
+    assert [(m.op, [v.split(",")[0] for v in m.values]) for m in group.mods] == [
+        ("delete", ["UID=JAN.NOWAK"])]
+
+
 def test_relink_by_source_key_when_pesel_is_corrected():
     mem = MemDir(LAYOUT)
     converge(mem, roster(person("a1", sources=["pupil:5"])))
