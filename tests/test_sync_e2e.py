@@ -1,6 +1,7 @@
 """The whole pipeline against a real slapd: source file → sync → directory contents."""
 
 import datetime as dt
+import gc
 
 import ldap3
 import pytest
@@ -142,6 +143,18 @@ def test_hostile_name_round_trips(env, slapd, last):
     (entry,) = found.values()
     assert entry["sn"] == [last] and entry["cn"] == [f"Łukasz {last}"]
     assert env.plan().changes == []
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(env):
+    # prepare pauses the collector and freezes what it built; sync_once undoes both.
+    from provisioner.app.run import sync_once
+
+    assert gc.isenabled()
+    with Directory(env.settings) as d:
+        prepare(env.settings, d)
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    sync_once(env.settings)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_no_pesel_in_plain_text_anywhere_in_the_directory(slapd, tmp_path):
