@@ -80,9 +80,9 @@ def match(roster: Roster, snapshot: Snapshot) -> tuple[dict[str, Account], list[
             matched[person.key] = account
         else:
             new.append(person)
-    if new:
-        free = {a.key: a for a in snapshot.accounts if a.key not in roster.people}
-        by_source = {sk: a for a in free.values() for sk in a.source_keys}
+    free = {a.key: a for a in snapshot.accounts if a.key not in roster.people} if new else {}
+    by_source = {sk: a for a in free.values() for sk in a.source_keys}
+    if by_source:  # a first sync has no accounts to re-link: skip 200 000 lookups
         still_new = []
         for person in new:
             account = next((by_source[sk] for sk in sorted(person.source_keys) if sk in by_source), None)
