@@ -28,11 +28,15 @@ def check_digit(first_ten: str) -> int:
     return (10 - total % 10) % 10
 
 
-@functools.lru_cache(maxsize=65536)  # birth dates repeat: a region's pupils share ~6 500
 def birth_date(pesel: str) -> dt.date:
-    """The birth date encoded in a PESEL, or in its first six digits (the format must
-    already be checked)."""
-    yy, mm, dd = int(pesel[0:2]), int(pesel[2:4]), int(pesel[4:6])
+    """The birth date encoded in a PESEL (its format must already be checked)."""
+    return date_part(pesel[:6])
+
+
+# Keyed by the six date digits only, never a whole PESEL: the cache outlives the run.
+@functools.lru_cache(maxsize=65536)  # birth dates repeat: a region's pupils share ~6 500
+def date_part(digits: str) -> dt.date:
+    yy, mm, dd = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
     offset = (mm // 20) * 20
     if offset not in CENTURY_BY_OFFSET:
         raise InvalidPesel("PESEL month is out of range")
@@ -53,7 +57,7 @@ def normalize(raw: str | None) -> str:
         raise InvalidPesel("PESEL must be exactly 11 digits")
     if check_digit(value[:10]) != ord(value[10]) - 48:
         raise InvalidPesel("PESEL check digit is wrong")
-    birth_date(value[:6])
+    birth_date(value)
     return value
 
 
