@@ -77,8 +77,7 @@ def decode(raw: dict) -> dict[str, tuple[str, ...]]:
     return out
 
 
-# Attribute names as the server spells them -> lower-case; only the few the
-# snapshot asks for ever reach it.
+# Attribute names as the server spells them -> lower-case; bounded by the schema.
 NAMES: dict[str, str] = {}
 
 

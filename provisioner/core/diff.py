@@ -28,13 +28,8 @@ def lower_keys(attrs: Attrs) -> dict[str, Values]:
 
 def diff(old: Attrs, new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
     """Modifications turning ``old`` into ``new`` for the ``managed`` attributes."""
-    return diff_lowered(lower_keys(old), new, managed)
-
-
-def diff_lowered(old: Mapping[str, Values], new: Attrs, managed: Iterable[str]) -> tuple[Mod, ...]:
-    """``diff`` for an ``old`` whose names are already lower-case (a directory snapshot)."""
-    pairs, new_l = managed_pairs(managed), lower_keys(new)
-    return diff_known(old, {name: new_l.get(key, ()) for name, key in pairs}, pairs)
+    pairs, old_l, new_l = managed_pairs(managed), lower_keys(old), lower_keys(new)
+    return diff_known(old_l, {name: new_l.get(key, ()) for name, key in pairs}, pairs)
 
 
 def managed_pairs(managed: Iterable[str]) -> tuple[tuple[str, str], ...]:
