@@ -41,6 +41,22 @@ def shot(driver, name):
     driver.save_screenshot(str(OUTPUT / f"{name}.png"))
 
 
+def submitted(driver, locator, text=""):
+    """The element at `locator` on the page a form submit leads to.
+
+    A click on submit returns before the next page has loaded, so looking the element up at once
+    can find the old page (it failed in CI that way); wait for it instead, up to ten seconds.
+    """
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.find_element("css selector", "button[type=submit]").click()
+    wait = WebDriverWait(driver, 10)
+    if text:
+        wait.until(ec.text_to_be_present_in_element(locator, text))
+    return wait.until(ec.presence_of_element_located(locator))
+
+
 def test_activation_in_a_real_browser(site, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 
@@ -50,13 +66,11 @@ def test_activation_in_a_real_browser(site, browser):  # noqa: F811
     browser.get(link_in(mail_to(site, "jan.nowak@uczen.example.pl")[0]))
     browser.find_element(By.ID, "password").send_keys("qwerty123456")
     browser.find_element(By.ID, "confirm").send_keys("qwerty123456")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    summary = browser.find_element(By.CSS_SELECTOR, ".error-summary")
+    summary = submitted(browser, (By.CSS_SELECTOR, ".error-summary"))
     assert "zbyt popularne" in summary.text
     shot(browser, "password-errors")
     browser.find_element(By.ID, "password").send_keys(GOOD)
     browser.find_element(By.ID, "confirm").send_keys(GOOD)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Hasło ustawione"
+    assert submitted(browser, (By.TAG_NAME, "h1"), "Hasło ustawione").text == "Hasło ustawione"
     shot(browser, "done")
     assert bind(site.slapd, JAN, GOOD)
