@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 
-from ..adapters.directory import Directory
+from ..adapters.directory import Directory, layout_of
 from ..adapters.lock import exclusive
+from ..adapters.replica import Replica
 from ..adapters.state import State
 from ..errors import ProvisionerError
 from ..settings import Settings
@@ -17,8 +18,28 @@ from .sync import Outcome, apply, prepare
 FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never the directory
 
 
+class Warm:
+    """What a long-running process (the daemon) keeps between runs: a replica of the
+    directory, so that each run reads only what changed since the one before.
+
+    A replica belongs to one server, account and layout; a reload that changes any of
+    them starts a new one (a cookie means nothing to another server).
+    """
+
+    def __init__(self) -> None:
+        self._replica: Replica | None = None
+        self._for: tuple | None = None
+
+    def replica(self, settings: Settings) -> Replica:
+        layout = layout_of(settings)
+        target = (settings.ldap.url, settings.ldap.bind_dn, layout)
+        if self._replica is None or self._for != target:
+            self._replica, self._for = Replica(layout), target
+        return self._replica
+
+
 def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | None = None,
-              wait: float = 0.0) -> Outcome:
+              wait: float = 0.0, warm: Warm | None = None) -> Outcome:
     """Run one sync and return its outcome (``outcome.exit_code`` tells how it went).
 
     Raises a ``ProvisionerError`` subclass when nothing could be applied (bad config,
@@ -26,12 +47,13 @@ def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | Non
     journaled as failed with that one-line reason.
     """
     try:
-        return run_locked(settings, force, now, wait)
+        return run_locked(settings, force, now, wait, warm)
     finally:
         gc.unfreeze()  # see sync.collector_paused: the run's objects are collectable again
 
 
-def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: float) -> Outcome:
+def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: float,
+               warm: Warm | None) -> Outcome:
     with exclusive(settings.state.lock_file, wait), State(settings.state.url) as state:
         run_id = state.start_run(utcnow(), forced=force)
         # A run that died may have written accounts without queueing their notices.
@@ -46,7 +68,8 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
 
         try:
             with Directory(settings) as directory:
-                prepared = prepare(settings, directory, now, force)
+                replica = warm.replica(settings) if warm is not None else None
+                prepared = prepare(settings, directory, now, force, replica)
                 outcome = apply(prepared, directory, record)
         except ProvisionerError as exc:
             state.record_changes(run_id, buffer)

@@ -16,7 +16,7 @@ import time
 
 from .. import settings as settings_mod
 from ..app import render
-from ..app.run import sync_once
+from ..app.run import Warm, sync_once
 from ..errors import ConfigError, ProvisionerError
 from ..settings import Settings
 from . import hooks
@@ -40,6 +40,7 @@ class Daemon:
         self.schedule = Schedule(settings.daemon, self._scheduled)
         self.runs = 0
         self.status = "no run yet"
+        self.warm = Warm()  # only the worker thread uses it
 
     # --- runs (worker thread) ----------------------------------------------------------
 
@@ -64,7 +65,7 @@ class Daemon:
         notify(f"STATUS=run {run} in progress; last: {self.status}")
         started, summary = time.monotonic(), None
         try:
-            outcome = sync_once(settings, force=force)
+            outcome = sync_once(settings, force=force, warm=self.warm)
             summary = render.summary_dict(outcome)
             result = {"outcome": outcome.status, "exit_code": outcome.exit_code, "summary": summary}
         except ProvisionerError as exc:
