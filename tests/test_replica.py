@@ -136,7 +136,7 @@ def test_warm_runs_follow_the_source_and_repair_hand_edits(site, tmp_path):
     assert sync_once(settings, warm=warm).applied == {}
 
 
-def test_a_reload_that_points_elsewhere_starts_a_new_replica(site):
+def test_a_reload_that_points_elsewhere_starts_a_new_replica(site):  # a cookie is per server
     settings, _ = site
     warm = Warm()
     first = warm.replica(settings)
@@ -144,3 +144,15 @@ def test_a_reload_that_points_elsewhere_starts_a_new_replica(site):
     moved = settings.model_copy(update={"ldap": settings.ldap.model_copy(
         update={"url": settings.ldap.url.replace("127.0.0.1", "localhost")})})
     assert warm.replica(moved) is not first
+
+
+def test_a_new_pesel_key_starts_a_new_memo(site, tmp_path):
+    settings, _ = site
+    warm = Warm()
+    first = warm.memo(settings)
+    assert warm.memo(settings) is first
+    other = tmp_path / "other.key"
+    other.write_text("o" * 40)
+    rekeyed = settings.model_copy(update={"identity": settings.identity.model_copy(
+        update={"pesel_key_file": other})})
+    assert warm.memo(rekeyed) is not first

@@ -115,3 +115,47 @@ def test_fast_email_path_agrees_with_email_validator():
         assert plain_email(address) is None
         with __import__("pytest").raises(EmailNotValidError):
             validate_email(address, check_deliverability=False)
+
+
+def random_rows(rng, n=300):
+    """Rows with every kind of verdict: good, bad PESELs, empty names, shared PESELs that
+    agree and that conflict, bad e-mails, leavers, guardians without a class."""
+    pesels = [pesel.make(dt.date(2000 + i % 20, 1 + i % 12, 1 + i % 28), i) for i in range(n // 3)]
+    out = []
+    for i in range(n):
+        table = rng.choice(["pupils", "guardians"])
+        p = rng.choice(pesels + [None, "123", pesels[0][:-1] + "0"])
+        out.append(SourceRow(
+            table, i, p, rng.choice(["Jan", "Ewa", "", "Łucja"]), rng.choice(["Nowak", "Lis"]),
+            rng.choice([None, f"x{i}@example.pl", "zły@", "a@B.PL"]),
+            places=rng.choice([(A,), (B,), (A, B), ()]),
+            left_on=rng.choice([None, None, TODAY, TODAY + dt.timedelta(days=1)]),
+            modified_at=rng.choice([None, "2026-01-02 03:04:05", dt.datetime(2025, 5, 5)])))
+    return out
+
+
+def test_a_memo_changes_nothing_but_the_time_it_takes():
+    """Run after run, with rows changed, added and removed and the date moving on,
+    validating with the memo of the run before gives exactly what validating afresh does."""
+    import random
+
+    from provisioner.core.validate import Memo
+
+    rng, memo = random.Random(7), Memo()
+    rows, today = random_rows(rng), TODAY
+    for step in range(8):
+        with_memo = validate(list(rows), DIGEST, today, memo)
+        assert with_memo == validate(list(rows), DIGEST, today), f"step {step}"
+        assert memo.today == today and len(memo.rows) == len({r.fingerprint() for r in rows})
+        fresh = random_rows(rng)
+        rows = [fresh[i] if rng.random() < 0.1 else r for i, r in enumerate(rows)][: 280 + step * 5]
+        if step == 4:
+            today += dt.timedelta(days=1)  # TODAY + 1: leavers of that day are gone
+
+
+def test_a_memo_holds_no_pesel_in_its_repr():
+    from provisioner.core.validate import Memo
+
+    memo = Memo()
+    validate([row("pupils", 1, P1)], DIGEST, TODAY, memo)
+    assert P1 not in repr(memo) and P1[:6] not in repr(memo)

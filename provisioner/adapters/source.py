@@ -42,7 +42,7 @@ def read(settings: Settings) -> SourceData:
                 # Plain tuples of the reference columns in a fixed order (whatever order
                 # the query has): the smallest form, and the fastest for assemble.
                 pick = itemgetter(*(returned_order.index(c) for c in COLUMNS[current]))
-                tables[current] = list(map(pick, result.all()))
+                tables[current] = list(map(pick, result))  # row by row: no second copy
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = f"cannot read source table {current!r}" if current else f"cannot connect to {safe}"

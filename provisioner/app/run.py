@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 
 from ..adapters.directory import Directory, layout_of
 from ..adapters.lock import exclusive
 from ..adapters.replica import Replica
 from ..adapters.state import State
+from ..core.validate import Memo
 from ..errors import ProvisionerError
 from ..settings import Settings
 from . import journal, notices, render
@@ -20,15 +22,18 @@ FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never
 
 class Warm:
     """What a long-running process (the daemon) keeps between runs: a replica of the
-    directory, so that each run reads only what changed since the one before.
+    directory and the source's validation verdicts, so that each run reads and
+    validates only what changed since the one before (bench/README.md).
 
-    A replica belongs to one server, account and layout; a reload that changes any of
-    them starts a new one (a cookie means nothing to another server).
+    A replica belongs to one server, account and layout; verdicts to one PESEL key.
+    A reload that changes any of them starts afresh (a cookie means nothing to
+    another server, an HMAC nothing under another key).
     """
 
     def __init__(self) -> None:
         self._replica: Replica | None = None
         self._for: tuple | None = None
+        self._memo, self._memo_for = Memo(), b""
 
     def replica(self, settings: Settings) -> Replica:
         layout = layout_of(settings)
@@ -36,6 +41,12 @@ class Warm:
         if self._replica is None or self._for != target:
             self._replica, self._for = Replica(layout), target
         return self._replica
+
+    def memo(self, settings: Settings) -> Memo:
+        key = hashlib.sha256(settings.pesel_key()).digest()
+        if key != self._memo_for:
+            self._memo, self._memo_for = Memo(), key
+        return self._memo
 
 
 def sync_once(settings: Settings, *, force: bool = False, now: dt.datetime | None = None,
@@ -68,8 +79,8 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
 
         try:
             with Directory(settings) as directory:
-                replica = warm.replica(settings) if warm is not None else None
-                prepared = prepare(settings, directory, now, force, replica)
+                replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
+                prepared = prepare(settings, directory, now, force, replica, memo)
                 outcome = apply(prepared, directory, record)
         except ProvisionerError as exc:
             state.record_changes(run_id, buffer)

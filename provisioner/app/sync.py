@@ -23,7 +23,7 @@ from ..core.guard import Limits, refusal
 from ..core.model import Roster
 from ..core.plan import Change, Plan, Policy, make_plan
 from ..core.snapshot import Snapshot
-from ..core.validate import hasher, validate
+from ..core.validate import Memo, hasher, validate
 from ..errors import SourceError
 from ..settings import Settings
 
@@ -74,14 +74,14 @@ def limits_of(settings: Settings) -> Limits:
     return Limits(settings.lifecycle.max_disables, settings.lifecycle.max_disable_ratio)
 
 
-def read_roster(settings: Settings, now: dt.datetime) -> Roster:
+def read_roster(settings: Settings, now: dt.datetime, memo: Memo | None = None) -> Roster:
     """The validated source; refuses a source that yields nobody (a broken view, an
     emptied table) because applying it would disable every account."""
     data = source.read(settings)
     counts = len(data.pupils), len(data.guardians)
     rows = assemble(data, now.date())
     del data  # a region's raw rows are hundreds of MB: free them before validating
-    roster = validate(rows, hasher(settings.pesel_key()), now.date())
+    roster = validate(rows, hasher(settings.pesel_key()), now.date(), memo)
     if not roster.people:
         raise SourceError(
             f"the source yields no valid person ({counts[0]} pupil and {counts[1]} guardian"
@@ -90,17 +90,19 @@ def read_roster(settings: Settings, now: dt.datetime) -> Roster:
 
 
 def prepare(settings: Settings, directory: Directory, now: dt.datetime | None = None,
-            force: bool = False, replica: Replica | None = None) -> Prepared:
+            force: bool = False, replica: Replica | None = None,
+            memo: Memo | None = None) -> Prepared:
     """Everything up to the plan, guard included; writes nothing.
 
-    With a ``replica`` (see ``run.Warm``) the directory is read incrementally.
+    With a ``replica`` and a ``memo`` (the daemon's, see ``run.Warm``) the directory
+    is read and the source validated only where they changed since the last run.
     """
     now = now or dt.datetime.now(dt.UTC)
     with collector_paused():
         # One after the other, not the snapshot in a thread: both sides are CPU-bound
         # in Python, and a thread that wakes per entry stalls on the GIL (24 s against
         # 17 s at 200 000 people).
-        roster = read_roster(settings, now)
+        roster = read_roster(settings, now, memo)
         snapshot = directory.snapshot(replica)
         return plan_for(settings, directory, roster, snapshot, now, force)
 
