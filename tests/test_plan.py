@@ -187,3 +187,33 @@ def test_many_namesakes_get_consecutive_numbers():
     plan = make_plan(roster(*people), MemDir(LAYOUT).snapshot(), LAYOUT, NOW)
     logins = [c.attrs["uid"][0] for c in plan.changes if c.kind == "person"]
     assert logins == ["jan.nowak"] + [f"jan.nowak{n}" for n in range(2, 40)]
+
+
+def test_an_account_in_step_is_not_diffed_again_but_any_new_object_is():
+    """The daemon keeps people and accounts between runs; the planner notes which pairs
+    were in step (update_change). Only the very same two objects skip the diff: a
+    changed person or a re-read entry (new objects) is compared again."""
+    import dataclasses
+
+    from provisioner.core.snapshot import Account
+
+    mem = MemDir(LAYOUT)
+    jan = person("a1", email="jan@example.pl")
+    converge(mem, roster(jan))
+    snap = mem.snapshot()
+    assert make_plan(roster(jan), snap, LAYOUT, NOW).changes == []
+    (account,) = snap.accounts
+    assert account.in_step is jan
+    # The same objects again: nothing, and the answer is what a fresh diff gives.
+    assert make_plan(roster(jan), snap, LAYOUT, NOW).changes == []
+    # The source changed: a new Person, the same account.
+    renamed = dataclasses.replace(jan, first_name="Janek")
+    (change,) = [c for c in make_plan(roster(renamed), snap, LAYOUT, NOW).changes
+                 if c.kind == "person"]
+    assert change.action == "update" and "Janek" in str(change.mods)
+    # The entry was edited by hand: a new Account (as the replica makes), the same Person.
+    edited = Account(account.dn, {**account.attrs, "mail": ("hand@example.pl",)})
+    snap.accounts[0] = edited
+    (change,) = [c for c in make_plan(roster(jan), snap, LAYOUT, NOW).changes
+                 if c.kind == "person"]
+    assert change.action == "update" and "jan@example.pl" in str(change.mods)

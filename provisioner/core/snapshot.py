@@ -28,6 +28,9 @@ class Account:
     # The two the planner looks up for every account, read once here.
     key: str = field(init=False)  # the PESEL HMAC
     uid: str = field(init=False)
+    # The planner's note that this entry needs nothing for that very Person object:
+    # see plan.update_change. Only the daemon, which keeps both between runs, gains.
+    in_step: object = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.key = self.first("provisionerPeselHmac") or ""
@@ -43,8 +46,8 @@ class Account:
 
     @property
     def disabled_at(self) -> dt.datetime | None:
-        value = self.first("provisionerDisabledAt")
-        return parse_time(value) if value else None
+        values = self.attrs.get("provisionerdisabledat")  # once per account per run: no lower()
+        return parse_time(values[0]) if values else None
 
 
 @dataclass(frozen=True, slots=True)
