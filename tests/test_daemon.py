@@ -158,7 +158,7 @@ def test_scheduled_runs_metrics_and_sd_notify(slapd, tmp_path, daemon):
         first = d.wait_for("run_finished", reason="schedule")
         assert first["outcome"] == "ok" and first["created"] == 4
         second = d.wait_for("run_finished", count=2, reason="schedule")
-        assert second["outcome"] == "ok" and second["created"] == 0
+        assert second["outcome"] == "ok" and second["created"] == 0, "".join(d.raw)
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         ok_runs = next(float(line.split()[-1]) for line in body.splitlines()
                        if line.startswith('provisioner_runs_total{outcome="ok"}'))

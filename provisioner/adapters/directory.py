@@ -29,7 +29,7 @@ from ..core.plan import Change
 from ..core.snapshot import ACCOUNT_ATTRS, GROUP_ATTRS, Account, Snapshot
 from ..errors import ConfigError, DirectoryError
 from ..settings import Settings
-from .replica import Replica, group_of
+from .replica import FULL_ATTRS, Replica, group_of
 from .values import decode
 
 NO_SUCH_OBJECT = 32
@@ -212,7 +212,7 @@ class Directory:
             raise ValueError("the replica was made for another directory layout")
         warm = replica.cookie is not None
         try:
-            replica.refresh(self.bulk())
+            replica.refresh(self.bulk(), self.everything)
         except LOST as exc:
             raise DirectoryError(f"lost the directory connection: {text(exc)}") from exc
         except ldap.LDAPError as exc:
@@ -223,6 +223,10 @@ class Directory:
             # has emptied itself, so this reads everything once.
             return self.refreshed(replica)
         return replica
+
+    def everything(self) -> Iterator[tuple[str, dict[str, tuple[str, ...]]]]:
+        """Every entry under the base DN, with what a replica keeps of it."""
+        return self.paged(self.layout.base_dn, "(objectClass=*)", FULL_ATTRS)
 
     def logins_elsewhere(self) -> Iterator[str]:
         """Logins of entries anywhere under the base DN but outside the people OU.

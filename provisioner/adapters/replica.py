@@ -13,6 +13,8 @@ entry and no cookie, so every refresh there is a full read: slower, never wrong.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 import ldap
@@ -25,6 +27,7 @@ from ..core.snapshot import ACCOUNT_ATTRS, GROUP_ATTRS, Account, Group, Snapshot
 from .values import decode
 
 ATTRS = sorted(set(ACCOUNT_ATTRS) | set(GROUP_ATTRS))
+FULL_ATTRS = [*ATTRS, "entryUUID"]  # a plain search has no Sync State control to give it
 # Read for groups only; dropped from accounts, whose planner never looks at them.
 GROUP_ONLY = ("member", "description", "objectclass")
 PEOPLE_OU, GROUPS_OU, ACCOUNT, GROUP, OTHER = range(5)
@@ -76,29 +79,47 @@ class Replica:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.cookie: str | None = None
+        self.full_at: float | None = None  # time.monotonic() of the last full read
         self.records: dict[bytes | str, tuple[int, Account | Group | None, tuple[str, ...]]] = {}
         people, groups = dnkey(layout.people_dn), dnkey(layout.groups_dn)
         self._keys = people, groups, "," + people, "," + groups
 
-    def refresh(self, conn: ldap.ldapobject.LDAPObject) -> int:
-        """Bring the copy up to date; returns how many entries the server sent.
+    def refresh(self, conn: ldap.ldapobject.LDAPObject,
+                everything: Callable[[], Iterable[tuple[str, dict]]]) -> int:
+        """Bring the copy up to date; returns how many entries were read.
+
+        Without a cookie (the first time, after ``forget``) it reads ``everything()``
+        (a plain paged search with ``FULL_ATTRS``), having first asked slapd for a
+        cookie: a sync refresh sends nothing newer than slapd's contextCSN, which can
+        stay behind the last of many concurrent writes, and a plain search has no
+        such bound. Anything changed after that cookie is sent again next time.
 
         A refresh that fails part-way leaves the copy empty and without a cookie, so
         the next one reads everything again rather than trust half an update.
         """
         try:
-            return self._refresh(conn)
+            if self.cookie is not None:
+                return self.changes(conn, "(objectClass=*)")
+            self.records, self.full_at = {}, time.monotonic()
+            self.changes(conn, "(!(objectClass=*))")  # no entries: only the cookie
+            for dn, attrs in everything():
+                uuid = UUID(attrs.pop("entryuuid")[0]).bytes  # as the Sync State control has it
+                self.records[uuid] = self.record(dn, attrs)
+            return len(self.records)
         except BaseException:
-            self.cookie, self.records = None, {}
+            self.forget()
             raise
 
-    def _refresh(self, conn: ldap.ldapobject.LDAPObject) -> int:
-        if self.cookie is None:
-            self.records = {}
+    def forget(self) -> None:
+        """Drop everything: the next refresh reads the whole directory."""
+        self.cookie, self.records, self.full_at = None, {}, None
+
+    def changes(self, conn: ldap.ldapobject.LDAPObject, flt: str) -> int:
+        """One refreshOnly search from the cookie: changed entries in, deleted ones out."""
         request: RequestControl = SyncRequestControl(criticality=False, cookie=self.cookie,
                                                      mode="refreshOnly")
-        msgid = conn.search_ext(self.layout.base_dn, ldap.SCOPE_SUBTREE, "(objectClass=*)",
-                                ATTRS, serverctrls=[request])
+        msgid = conn.search_ext(self.layout.base_dn, ldap.SCOPE_SUBTREE, flt, ATTRS,
+                                serverctrls=[request])
         present: set[bytes | str] = set()
         sent, refresh_deletes, cookie = 0, False, None
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import time
 
 from ..adapters.directory import Directory, layout_of
 from ..adapters.lock import exclusive
@@ -18,6 +19,9 @@ from .notices import utcnow
 from .sync import Outcome, apply, prepare
 
 FLUSH_EVERY = 500  # journal rows per insert; a crash loses at most these, never the directory
+# The daemon's replica is read in full at least this often (seconds), like a Kubernetes
+# informer's resync: whatever an incremental refresh could have missed is found then.
+RESYNC = 3600
 
 
 class Warm:
@@ -40,6 +44,9 @@ class Warm:
         target = (settings.ldap.url, settings.ldap.bind_dn, layout)
         if self._replica is None or self._for != target:
             self._replica, self._for = Replica(layout), target
+        full_at = self._replica.full_at
+        if full_at is not None and time.monotonic() - full_at > RESYNC:
+            self._replica.forget()
         return self._replica
 
     def memo(self, settings: Settings) -> Memo:
@@ -77,15 +84,23 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
                 state.record_changes(run_id, buffer)
                 buffer.clear()
 
+        replica = None
         try:
             with Directory(settings) as directory:
                 replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
                 prepared = prepare(settings, directory, now, force, replica, memo)
                 outcome = apply(prepared, directory, record)
         except ProvisionerError as exc:
+            if replica is not None:
+                replica.forget()  # it may have written something before it failed
             state.record_changes(run_id, buffer)
             state.finish_run(run_id, utcnow(), "failed", error=str(exc))
             raise
+        if replica is not None and (outcome.done or outcome.failures):
+            # slapd's contextCSN can lag behind pipelined writes (a write that ends
+            # before an earlier one never enters it), and a refresh sends nothing newer
+            # than contextCSN: after a run that wrote, the next one reads everything.
+            replica.forget()
         state.record_changes(run_id, buffer)
         outcome.queued = notices.queue_for_outcome(settings, state, outcome, recover=recover)
         state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
