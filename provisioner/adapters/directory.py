@@ -3,7 +3,8 @@
 ldap3 is the client for single operations. The two bulk paths use python-ldap
 (libldap, C) on a second connection, because at a region's scale (250 000
 entries) they are bound by the client: ``snapshot`` reads what the planner needs
-in a few paged searches (ldap3 decodes 3.5x slower than ldapsearch), and ``apply``
+in a few paged searches (ldap3 decodes 3.5x slower than ldapsearch), or only what
+changed, through the daemon's ``replica.Replica``, and ``apply``
 pipelines writes, up to ``WINDOW`` in flight, instead of waiting a round trip per
 entry. Every change still gets its own result: a refused one becomes a
 ``Failure`` and the rest go on. Losing the connection stops the run with a

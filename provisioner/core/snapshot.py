@@ -1,6 +1,7 @@
 """What the directory holds, as the planner sees it: plain data, read by the adapter.
 
-``Account`` is not declared frozen for speed (see ``model``); nothing changes it.
+``Account`` is not declared frozen for speed (see ``model``); nothing changes its data
+(``in_step``, the planner's note of a comparison already made, is the one field set later).
 """
 
 from __future__ import annotations
