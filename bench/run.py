@@ -198,6 +198,8 @@ def planner(settings) -> dict:
     for name, s in (("initial", Snapshot()), ("nochange", snap)):
         best = math.inf
         for _ in range(3):
+            for account in s.accounts:
+                account.in_step = None  # the one-shot case: no comparison made before
             with collector_paused():  # as a sync runs it
                 start = time.perf_counter()
                 make_plan(roster, s, layout, now)
