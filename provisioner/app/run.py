@@ -84,23 +84,24 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
                 state.record_changes(run_id, buffer)
                 buffer.clear()
 
-        replica = None
+        replica, wrote_nothing = None, False
         try:
             with Directory(settings) as directory:
                 replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
                 prepared = prepare(settings, directory, now, force, replica, memo)
                 outcome = apply(prepared, directory, record)
+            wrote_nothing = not (outcome.done or outcome.failures)
         except ProvisionerError as exc:
-            if replica is not None:
-                replica.forget()  # it may have written something before it failed
             state.record_changes(run_id, buffer)
             state.finish_run(run_id, utcnow(), "failed", error=str(exc))
             raise
-        if replica is not None and (outcome.done or outcome.failures):
-            # slapd's contextCSN can lag behind pipelined writes (a write that ends
-            # before an earlier one never enters it), and a refresh sends nothing newer
-            # than contextCSN: after a run that wrote, the next one reads everything.
-            replica.forget()
+        finally:
+            if replica is not None and not wrote_nothing:
+                # slapd's contextCSN can lag behind pipelined writes (a write that ends
+                # before an earlier one never enters it), and a refresh sends nothing
+                # newer than contextCSN: after a run that wrote, or may have written
+                # before it failed, however it failed, the next one reads everything.
+                replica.forget()
         state.record_changes(run_id, buffer)
         outcome.queued = notices.queue_for_outcome(settings, state, outcome, recover=recover)
         state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
