@@ -144,7 +144,7 @@ def recency(row: SourceRow) -> tuple:
 
 @dataclass(slots=True)
 class Memo:
-    """The verdicts of the run before, by the exact source rows they were made from.
+    """The verdicts of the run before, by the fingerprints of the rows they were made from.
 
     The daemon keeps one between runs. In a region nearly every row reads the same
     as last time, and validating 250 000 rows again was the largest part of a run
