@@ -15,8 +15,8 @@ SP12B = Place("1234567", "SP 12", "2 B")
 
 def person(key, first="Jan", last="Nowak", roles=(PUPIL,), places=None, email=None, sources=None):
     places = places if places is not None else [(r, SP12) for r in roles]
-    return Person(key, first, last, email, frozenset(roles), frozenset(places),
-                  frozenset(sources or [f"{roles[0]}:{int(key, 16) % 1000}"]))
+    return Person(key, first, last, email, tuple(sorted(set(roles))), tuple(sorted(set(places))),
+                  tuple(sorted(set(sources or [f"{roles[0]}:{int(key, 16) % 1000}"]))))
 
 
 def roster(*people, **kw):

@@ -9,7 +9,7 @@ from ldap.syncrepl import SyncStateControl, SyncStateValue
 from pyasn1.codec.ber import encoder
 
 from provisioner.adapters.directory import Directory
-from provisioner.adapters.replica import Replica, sync_state
+from provisioner.adapters.replica import ACCOUNT, Replica, sync_state
 from provisioner.app.run import Warm, sync_once
 from provisioner.app.sync import prepare
 from provisioner.demo.run import settings_for
@@ -173,3 +173,20 @@ def test_after_a_run_that_wrote_the_next_reads_everything(slapd, tmp_path):
         again = sync_once(settings, warm=warm)
         assert again.applied == {} and again.failures == []
         assert warm.replica(settings).cookie is not None  # no writes: the next run is incremental
+
+
+def test_accounts_hold_values_they_share_once(site):
+    """The daemon keeps a region's accounts between runs: alike values are one object."""
+    settings, root = site
+    root.add(f"uid=Teacher2,ou=people,{BASE}", "inetOrgPerson", {"cn": "T", "sn": "T"})
+    with Directory(settings) as d:
+        replica = d.refreshed(Replica(d.layout))
+    records = [(item, logins) for kind, item, logins in replica.records.values() if kind == ACCOUNT]
+    accounts = [a for a, _ in records]
+    pupils = [a for a in accounts if a.attrs["employeetype"] == ("pupil",)]
+    assert len(pupils) >= 2 and pupils[0].attrs["employeetype"] is pupils[1].attrs["employeetype"]
+    assert all(a.attrs["displayname"] is a.attrs["cn"] for a in accounts)
+    jan, jan_logins = next(r for r in records if r[0].dn == JAN)
+    assert jan_logins is jan.attrs["uid"] == ("jan.nowak",)  # one tuple, already lower-case
+    incremental, full = read(settings, replica)
+    assert incremental == full and "teacher2" in full[2]  # a login in capitals, lower-cased

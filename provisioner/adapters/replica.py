@@ -31,6 +31,9 @@ ATTRS = sorted(set(ACCOUNT_ATTRS) | set(GROUP_ATTRS))
 FULL_ATTRS = [*ATTRS, "entryUUID"]  # a plain search has no Sync State control to give it
 # Read for groups only; dropped from accounts, whose planner never looks at them.
 GROUP_ONLY = ("member", "description", "objectclass")
+# Values that many accounts hold alike (roles, first names, surnames): the replica keeps
+# one tuple for all, ~80 MB less for a region's 250 000 accounts (bench/README.md).
+SHARED = ("employeetype", "givenname", "sn")
 PEOPLE_OU, GROUPS_OU, ACCOUNT, GROUP, OTHER = range(5)
 PRESENT, ADD, MODIFY, DELETE = range(4)  # syncStateValue's state
 
@@ -82,6 +85,7 @@ class Replica:
         self.cookie: str | None = None
         self.full_at: float | None = None  # time.monotonic() of the last full read
         self.records: dict[bytes | str, tuple[int, Account | Group | None, tuple[str, ...]]] = {}
+        self.shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # see SHARED
         people, groups = dnkey(layout.people_dn), dnkey(layout.groups_dn)
         self._keys = people, groups, "," + people, "," + groups
 
@@ -113,7 +117,7 @@ class Replica:
 
     def forget(self) -> None:
         """Drop everything: the next refresh reads the whole directory."""
-        self.cookie, self.records, self.full_at = None, {}, None
+        self.cookie, self.records, self.full_at, self.shared = None, {}, None, {}
 
     def changes(self, conn: ldap.ldapobject.LDAPObject, flt: str) -> int:
         """One refreshOnly search from the cookie: changed entries in, deleted ones out."""
@@ -171,7 +175,9 @@ class Replica:
         """What one entry gives the snapshot: its role, its object, its logins."""
         people, groups, under_people, under_groups = self._keys
         key = dnkey(dn)
-        logins = tuple(v.lower() for v in attrs.get("uid", ()))
+        uids = attrs.get("uid", ())
+        logins = tuple(v.lower() for v in uids)
+        logins = uids if logins == uids else logins  # most are lower-case already: one tuple
         if key == people:
             return PEOPLE_OU, None, logins
         if key == groups:
@@ -179,11 +185,23 @@ class Replica:
         if key.endswith(under_people) and "provisionerpeselhmac" in attrs:
             for name in GROUP_ONLY:
                 attrs.pop(name, None)
+            self.share(attrs)
             return ACCOUNT, Account(dn, attrs), logins
         if key.endswith(under_groups) and is_group(attrs) \
                 and "," not in key[:-len(under_groups)].replace("\\,", ""):  # a child, not deeper
             return GROUP, group_of(dn, attrs), logins
         return OTHER, None, logins
+
+    def share(self, attrs: dict[str, tuple[str, ...]]) -> None:
+        """Values held alike by many accounts, or twice in one, stored once."""
+        shared = self.shared
+        for name in SHARED:
+            values = attrs.get(name)
+            if values is not None:
+                attrs[name] = shared.setdefault(values, values)
+        cn = attrs.get("cn")
+        if cn is not None and attrs.get("displayname") == cn:
+            attrs["displayname"] = cn
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot()

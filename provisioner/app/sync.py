@@ -17,10 +17,9 @@ from dataclasses import dataclass, field, replace
 from ..adapters import source
 from ..adapters.directory import Directory, Failure
 from ..adapters.replica import Replica
-from ..core.assemble import assemble
 from ..core.dn import key as dnkey
 from ..core.guard import Limits, refusal
-from ..core.model import Roster
+from ..core.model import GUARDIAN, PUPIL, Roster
 from ..core.plan import Change, Plan, Policy, make_plan
 from ..core.snapshot import Snapshot
 from ..core.validate import Memo, hasher, validate
@@ -77,14 +76,12 @@ def limits_of(settings: Settings) -> Limits:
 def read_roster(settings: Settings, now: dt.datetime, memo: Memo | None = None) -> Roster:
     """The validated source; refuses a source that yields nobody (a broken view, an
     emptied table) because applying it would disable every account."""
-    data = source.read(settings)
-    counts = len(data.pupils), len(data.guardians)
-    rows = assemble(data, now.date())
-    del data  # a region's raw rows are hundreds of MB: free them before validating
+    rows = source.read(settings, now.date())
     roster = validate(rows, hasher(settings.pesel_key()), now.date(), memo)
     if not roster.people:
+        counts = Counter(row.role for row in rows)
         raise SourceError(
-            f"the source yields no valid person ({counts[0]} pupil and {counts[1]} guardian"
+            f"the source yields no valid person ({counts[PUPIL]} pupil and {counts[GUARDIAN]} guardian"
             " rows read); refusing to apply anything")
     return roster
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .model import Place, SourceRow
@@ -25,17 +25,17 @@ Row = tuple
 class SourceData:
     """The five reference tables as read: one plain tuple per record, holding the
     table's ``COLUMNS`` in that order (unpacking a tuple is 16x faster than reading a
-    database row's columns by name, for 400 000 rows per run)."""
+    database row's columns by name, for 400 000 rows per run).
 
-    schools: Sequence[Row]
-    classes: Sequence[Row]
-    pupils: Sequence[Row]
-    guardians: Sequence[Row]
-    pupil_guardians: Sequence[Row]
+    Each table is iterated once, in the order of ``COLUMNS`` but for ``guardians``
+    last: the source adapter streams them one query after the other.
+    """
 
-    @property
-    def people_count(self) -> int:
-        return len(self.pupils) + len(self.guardians)
+    schools: Iterable[Row]
+    classes: Iterable[Row]
+    pupils: Iterable[Row]
+    guardians: Iterable[Row]
+    pupil_guardians: Iterable[Row]
 
 
 def as_date(value: object) -> dt.date | None:

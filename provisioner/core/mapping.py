@@ -57,18 +57,13 @@ def person_attrs(person: Person, login: str) -> dict[str, tuple[str, ...]]:
         "sn": (person.last_name,),
         "givenName": (person.first_name,),
         "displayName": (full,),
-        "employeeType": ordered(person.roles),
+        "employeeType": person.roles,
         "provisionerPeselHmac": (person.key,),
-        "provisionerSourceKey": ordered(person.source_keys),
+        "provisionerSourceKey": person.source_keys,
     }
     if person.email:
         attrs["mail"] = (person.email,)
     return attrs
-
-
-def ordered(values: frozenset[str]) -> tuple[str, ...]:
-    # Most people have one role and one source record: no sort needed for those.
-    return tuple(values) if len(values) == 1 else tuple(sorted(values))
 
 
 def class_group(role: str, place: Place) -> str:

@@ -82,9 +82,12 @@ class Person:
     first_name: str
     last_name: str
     email: str | None
-    roles: frozenset[str]
-    places: frozenset[tuple[str, Place]]  # (role, place): pupil of a class, guardian in it
-    source_keys: frozenset[str]
+    # Sorted and distinct, as tuples: the daemon keeps a region's people between runs,
+    # and a frozenset costs 216 bytes where a one-item tuple costs 48 (and people of
+    # one class share one ``places``).
+    roles: tuple[str, ...]
+    places: tuple[tuple[str, Place], ...]  # (role, place): pupil of a class, guardian in it
+    source_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ def match(roster: Roster, snapshot: Snapshot) -> tuple[dict[str, Account], list[
     if by_source:  # a first sync has no accounts to re-link: skip 200 000 lookups
         still_new = []
         for person in new:
-            account = next((by_source[sk] for sk in sorted(person.source_keys) if sk in by_source), None)
+            account = next((by_source[sk] for sk in person.source_keys if sk in by_source), None)
             if account is not None and account.key in free:
                 del free[account.key]
                 matched[person.key] = account

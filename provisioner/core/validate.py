@@ -19,6 +19,7 @@ from .model import (
     PUPIL,
     SECRETARIAT,
     Person,
+    Place,
     Problem,
     Roster,
     SourceRow,
@@ -244,17 +245,16 @@ def names(row: SourceRow) -> tuple[str, str]:
     return (row.first_name or "", row.last_name or "")
 
 
-ROLE_SETS = {PUPIL: frozenset({PUPIL}), GUARDIAN: frozenset({GUARDIAN})}
+ROLES = {PUPIL: (PUPIL,), GUARDIAN: (GUARDIAN,)}
 
 
 def merge(key: str, group: list[SourceRow], problems: list[Problem]) -> Person:
     """One person from all rows sharing a PESEL; the newest row's data wins."""
     if len(group) == 1:  # most people: one pupil row, or a guardian of one child
         row = group[0]
-        role = row.role
         return Person(key, clean(row.first_name), clean(row.last_name),
-                      first_email(group, problems), ROLE_SETS[role],
-                      frozenset([(role, p) for p in row.places]), frozenset((row.source_key,)))
+                      first_email(group, problems), ROLES[row.role],
+                      places_of(row.role, row.places), (row.source_key,))
     ordered = sorted(group, key=recency, reverse=True)
     newest = ordered[0]
     return Person(
@@ -262,10 +262,16 @@ def merge(key: str, group: list[SourceRow], problems: list[Problem]) -> Person:
         first_name=clean(newest.first_name),
         last_name=clean(newest.last_name),
         email=first_email(ordered, problems),
-        roles=frozenset([r.role for r in group]),
-        places=frozenset([(r.role, p) for r in group for p in r.places]),
-        source_keys=frozenset([r.source_key for r in group]),
+        roles=tuple(sorted({r.role for r in group})),
+        places=tuple(sorted({(r.role, p) for r in group for p in r.places})),
+        source_keys=tuple(sorted({r.source_key for r in group})),
     )
+
+
+@functools.lru_cache(maxsize=65536)  # a region has a few thousand classes
+def places_of(role: str, places: tuple[Place, ...]) -> tuple[tuple[str, Place], ...]:
+    """One shared tuple for everybody of one role in the same classes."""
+    return tuple(sorted({(role, p) for p in places}))
 
 
 def first_email(ordered: list[SourceRow], problems: list[Problem]) -> str | None:
