@@ -21,11 +21,13 @@ def test_benchmark_smoke(slapd_server, tmp_path):  # the fixture only checks sla
     assert run["churn"]["counts"]["disabled"] > 0 and run["churn"]["counts"]["updated"] > 0
     assert run["ldapadd_s"] > 0 and run["ldapsearch_s"] > 0 and run["entries"] > 200
     assert set(run["ratios"]) == {"initial_vs_ldapadd", "nochange_vs_ldapsearch", "churn_vs_ldapsearch",
-                                  "daemon_nochange_vs_ldapsearch", "daemon_churn_vs_ldapsearch"}
-    for sync in ("daemon_first", "daemon_nochange", "daemon_churn"):
+                                  "daemon_nochange_vs_ldapsearch", "daemon_churn_vs_ldapsearch",
+                                  "daemon_after_churn_vs_ldapsearch"}
+    for sync in ("daemon_first", "daemon_nochange", "daemon_churn", "daemon_after_churn"):
         assert run[sync]["seconds"] > 0 and run[sync]["failed"] == 0
     assert run["daemon_first"]["counts"] == run["daemon_nochange"]["counts"]  # nothing to do
     assert run["daemon_churn"]["counts"]["disabled"] > 0 and run["daemon_churn"]["counts"]["updated"] > 0
+    assert run["daemon_after_churn"]["counts"] == run["daemon_first"]["counts"]  # read, not redone
     assert run["daemon_peak_rss_mib"] > 0
     assert run["planner_us_per_person"] > 0 and run["peak_rss_mib"] > 0
     assert set(result["met"]) == set(result["targets"]) and result["machine"]["nproc"] >= 1

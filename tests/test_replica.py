@@ -68,7 +68,7 @@ def comparable(snap):
 
 def refresh(settings, replica):
     with Directory(settings) as d:
-        return replica.refresh(d.bulk(), d.everything)
+        return replica.refresh(d.bulk(), d.everything, d.entries)
 
 
 def test_a_refresh_reads_only_what_changed_and_holds_what_a_full_read_finds(site):
@@ -158,21 +158,54 @@ def test_a_new_pesel_key_starts_a_new_memo(site, tmp_path):
     assert warm.memo(rekeyed) is not first
 
 
-def test_after_a_run_that_wrote_the_next_reads_everything(slapd, tmp_path):
+def test_after_a_run_that_wrote_the_next_reads_what_it_wrote(slapd, tmp_path):
     """slapd's contextCSN can stay behind the last of many pipelined writes, and a refresh
-    sends nothing newer than it: trusting the cookie after writing made the next run
-    create a group that existed ("Already exists"). The daemon's test caught it."""
+    sends nothing newer than it: trusting the cookie alone after writing made the next
+    run create a group that existed ("Already exists"). The daemon's test caught it."""
     settings = settings_for(slapd, tmp_path, uonet.save(uonet.small(), tmp_path / "uonet.sqlite"))
-    warm = Warm()
     for _ in range(5):  # the lag showed in about one run of three
         slapd.reset()
         warm = Warm()
         first = sync_once(settings, warm=warm)
         assert first.applied["group.create"] == 7
-        assert warm.replica(settings).cookie is None
+        replica = warm.replica(settings)
+        assert replica.cookie is not None and len(replica.stale) == len(first.done)
         again = sync_once(settings, warm=warm)
-        assert again.applied == {} and again.failures == []
-        assert warm.replica(settings).cookie is not None  # no writes: the next run is incremental
+        assert again.applied == {} and again.failures == [] and not replica.stale
+        incremental, full = read(settings, replica)
+        assert incremental == full
+
+
+def test_a_run_that_failed_leaves_the_next_to_read_everything(site, monkeypatch):
+    settings, _ = site
+    warm = Warm()
+    sync_once(settings, warm=warm)
+    replica = warm.replica(settings)
+    assert replica.cookie is not None
+
+    def broken(*args):
+        raise RuntimeError("the connection dropped half-way")
+    monkeypatch.setattr("provisioner.app.run.apply", broken)
+    with pytest.raises(RuntimeError):
+        sync_once(settings, warm=warm)
+    assert replica.cookie is None and replica.records == {}
+
+
+def test_past_the_limit_the_next_refresh_reads_everything(site, monkeypatch):
+    settings, root = site
+    with Directory(settings) as d:
+        replica = d.refreshed(Replica(d.layout))
+    monkeypatch.setattr("provisioner.adapters.replica.REREAD", 2)
+    teacher = f"uid=teacher,ou=people,{BASE}"
+    root.delete(teacher)
+    root.add(teacher, "inetOrgPerson", {"cn": "T2", "sn": "T2"})  # a new entryUUID
+    replica.wrote([JAN, teacher])
+    assert refresh(settings, replica) == 1 + 2  # the new teacher, then both by DN
+    dns = [item.dn for _, item, _ in replica.records.values() if item is not None]
+    assert len(dns) == len(set(dns)) and not replica.stale
+    replica.wrote([JAN, f"cn=rada,ou=groups,{BASE}", f"ou=staff,{BASE}"])
+    assert replica.cookie is None and not replica.stale
+    assert refresh(settings, replica) == len(replica.records)
 
 
 def test_accounts_hold_values_they_share_once(site):

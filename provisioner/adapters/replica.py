@@ -15,7 +15,7 @@ such a full read: slower, never wrong.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from uuid import UUID
 
 import ldap
@@ -35,6 +35,9 @@ GROUP_ONLY = ("member", "description", "objectclass")
 # one tuple for all, ~80 MB less for a region's 250 000 accounts (bench/README.md).
 SHARED = ("employeetype", "givenname", "sn")
 PEOPLE_OU, GROUPS_OU, ACCOUNT, GROUP, OTHER = range(5)
+# Entries written by a run that are read again by DN at the next refresh; after a run
+# that wrote more (a first sync), the next refresh reads everything instead.
+REREAD = 10_000
 PRESENT, ADD, MODIFY, DELETE = range(4)  # syncStateValue's state
 
 
@@ -86,26 +89,32 @@ class Replica:
         self.full_at: float | None = None  # time.monotonic() of the last full read
         self.records: dict[bytes | str, tuple[int, Account | Group | None, tuple[str, ...]]] = {}
         self.shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # see SHARED
+        self.stale: set[str] = set()  # DNs written since the cookie: see ``wrote``
         people, groups = dnkey(layout.people_dn), dnkey(layout.groups_dn)
         self._keys = people, groups, "," + people, "," + groups
 
     def refresh(self, conn: ldap.ldapobject.LDAPObject,
-                everything: Callable[[], Iterable[tuple[str, dict]]]) -> int:
+                everything: Callable[[], Iterable[tuple[str, dict]]],
+                entries: Callable[[Iterable[str]], Iterable[tuple[str, dict]]]) -> int:
         """Bring the copy up to date; returns how many entries were read.
 
+        ``everything()`` and ``entries(dns)`` (by DN) read with ``FULL_ATTRS``.
         Without a cookie (the first time, after ``forget``) it reads ``everything()``
         (a plain paged search with ``FULL_ATTRS``), having first asked slapd for a
         cookie: a sync refresh sends nothing newer than slapd's contextCSN, which can
         stay behind the last of many concurrent writes, and a plain search has no
         such bound. Anything changed after that cookie is sent again next time.
 
+        With a cookie it reads what changed since, then, by DN, the entries this
+        process wrote (``wrote``).
+
         A refresh that fails part-way leaves the copy empty and without a cookie, so
         the next one reads everything again rather than trust half an update.
         """
         try:
             if self.cookie is not None:
-                return self.changes(conn, "(objectClass=*)")
-            self.records, self.full_at = {}, time.monotonic()
+                return self.changes(conn, "(objectClass=*)") + self.reread(entries)
+            self.records, self.full_at, self.shared = {}, time.monotonic(), {}
             self.changes(conn, "(!(objectClass=*))")  # no entries: only the cookie
             for dn, attrs in everything():
                 uuid = UUID(attrs.pop("entryuuid")[0]).bytes  # as the Sync State control has it
@@ -118,6 +127,41 @@ class Replica:
     def forget(self) -> None:
         """Drop everything: the next refresh reads the whole directory."""
         self.cookie, self.records, self.full_at, self.shared = None, {}, None, {}
+        self.stale = set()
+
+    def wrote(self, dns: Collection[str]) -> None:
+        """Entries this process wrote (or tried to) since the last refresh.
+
+        A refresh from the cookie may not send them: slapd's contextCSN can stay
+        behind the last of many pipelined writes (one that ends before an earlier one
+        enters it only with the next write), and a refresh sends nothing newer than
+        contextCSN. So the next refresh reads them again by DN, and the cookie stays
+        where it was: whatever else changed meanwhile is sent once contextCSN has
+        caught up. Past ``REREAD`` entries, the next refresh reads everything.
+        """
+        if self.cookie is None:
+            return
+        if len(self.stale) + len(dns) > REREAD:
+            self.forget()
+        else:
+            self.stale.update(dns)
+
+    def reread(self, entries: Callable[[Iterable[str]], Iterable[tuple[str, dict]]]) -> int:
+        """The entries of ``wrote`` read again by DN; the ones gone are dropped.
+
+        The old records go first, found by DN: an entry deleted, or deleted and made
+        again by hand, was held under another entryUUID.
+        """
+        if not self.stale:
+            return 0
+        stale = {dnkey(dn) for dn in self.stale}
+        for uuid in [u for u, (_, item, _) in self.records.items()
+                     if item is not None and dnkey(item.dn) in stale]:
+            del self.records[uuid]
+        for dn, attrs in entries(self.stale):
+            self.records[UUID(attrs.pop("entryuuid")[0]).bytes] = self.record(dn, attrs)
+        asked, self.stale = len(self.stale), set()
+        return asked
 
     def changes(self, conn: ldap.ldapobject.LDAPObject, flt: str) -> int:
         """One refreshOnly search from the cookie: changed entries in, deleted ones out."""

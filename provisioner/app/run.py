@@ -84,24 +84,25 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
                 state.record_changes(run_id, buffer)
                 buffer.clear()
 
-        replica, wrote_nothing = None, False
+        replica, written = None, None
         try:
             with Directory(settings) as directory:
                 replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
                 prepared = prepare(settings, directory, now, force, replica, memo)
                 outcome = apply(prepared, directory, record)
-            wrote_nothing = not (outcome.done or outcome.failures)
+            written = [c.dn for c in outcome.done] + [f.change.dn for f in outcome.failures]
         except ProvisionerError as exc:
             state.record_changes(run_id, buffer)
             state.finish_run(run_id, utcnow(), "failed", error=str(exc))
             raise
         finally:
-            if replica is not None and not wrote_nothing:
-                # slapd's contextCSN can lag behind pipelined writes (a write that ends
-                # before an earlier one never enters it), and a refresh sends nothing
-                # newer than contextCSN: after a run that wrote, or may have written
-                # before it failed, however it failed, the next one reads everything.
-                replica.forget()
+            if replica is not None:
+                # The next refresh reads again what this run wrote; after a run that
+                # failed, however it failed, nobody knows what it wrote: everything.
+                if written is None:
+                    replica.forget()
+                else:
+                    replica.wrote(written)
         state.record_changes(run_id, buffer)
         outcome.queued = notices.queue_for_outcome(settings, state, outcome, recover=recover)
         state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
