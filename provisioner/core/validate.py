@@ -145,18 +145,21 @@ def recency(row: SourceRow) -> tuple:
 
 @dataclass(slots=True)
 class Memo:
-    """The verdicts of the run before, by the fingerprints of the rows they were made from.
+    """The verdicts of the run before, with the fingerprints of the rows they were made from.
 
     The daemon keeps one between runs. In a region nearly every row reads the same
     as last time, and validating 250 000 rows again was the largest part of a run
-    that changes little (2.5 s of 6). A verdict is reused only for a row with the
-    same fingerprint (``SourceRow.fingerprint``), on the same day (``active``
-    depends on the date). Verdicts hold normalized PESELs: no ``repr``.
+    that changes little (2.5 s of 6). A row's verdict is reused only while the row of
+    that ``source_key`` has the same fingerprint (``SourceRow.fingerprint``), and a
+    person only while the rows of that PESEL do, on the same day (``active`` depends
+    on the date). Both hold normalized PESELs: no ``repr``.
     """
 
     today: dt.date | None = None
-    rows: dict[bytes, str | Problem | None] = field(default_factory=dict, repr=False)
-    groups: dict[bytes, tuple] = field(default_factory=dict, repr=False)
+    # source_key -> (fingerprint, verdict): see ``check``
+    rows: dict[str, tuple[int, str | Problem | None]] = field(default_factory=dict, repr=False)
+    # PESEL -> (fingerprints of its rows, ``person_of``'s outcome)
+    people: dict[str, tuple[object, tuple]] = field(default_factory=dict, repr=False)
 
 
 def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date,
@@ -168,17 +171,16 @@ def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date,
     """
     memo = memo if memo is not None else Memo()
     seen_rows = memo.rows if memo.today == today else {}
-    seen_groups = memo.groups if memo.today == today else {}
-    verdicts: dict[bytes, str | Problem | None] = {}
+    seen_people = memo.people if memo.today == today else {}
+    verdicts: dict[str, tuple[int, str | Problem | None]] = {}
     problems: list[Problem] = []
-    by_pesel: dict[str, list[tuple[SourceRow, bytes]]] = {}
+    by_pesel: dict[str, list[tuple[SourceRow, int]]] = {}
     held_sources: set[str] = set()
     for row in rows:
         mark = row.fingerprint()
-        verdict = seen_rows.get(mark, MISSING)
-        if verdict is MISSING:
-            verdict = check(row, today)
-        verdicts[mark] = verdict
+        seen = seen_rows.get(row.source_key)
+        verdict = seen[1] if seen is not None and seen[0] == mark else check(row, today)
+        verdicts[row.source_key] = (mark, verdict)
         if verdict is None:
             continue
         if type(verdict) is Problem:
@@ -193,13 +195,15 @@ def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date,
 
     people: dict[str, Person] = {}
     held_keys: set[str] = set()
-    outcomes: dict[bytes, tuple] = {}
+    outcomes: dict[str, tuple[object, tuple]] = {}
     for value, group in by_pesel.items():
-        group_print = b"".join([f for _, f in group])
-        outcome = seen_groups.get(group_print)
-        if outcome is None:
+        marks = group[0][1] if len(group) == 1 else tuple([m for _, m in group])
+        seen = seen_people.get(value)
+        if seen is not None and seen[0] == marks:
+            outcome = seen[1]
+        else:
             outcome = person_of(value, [r for r, _ in group], digest)
-        outcomes[group_print] = outcome
+        outcomes[value] = (marks, outcome)
         key, person, found = outcome
         problems.extend(found)
         if person is None:
@@ -207,11 +211,8 @@ def validate(rows: Iterable[SourceRow], digest: Hasher, today: dt.date,
             held_sources.update(r.source_key for r, _ in group)
         else:
             people[key] = person
-    memo.today, memo.rows, memo.groups = today, verdicts, outcomes
+    memo.today, memo.rows, memo.people = today, verdicts, outcomes
     return Roster(people, tuple(problems), frozenset(held_keys), frozenset(held_sources))
-
-
-MISSING = object()
 
 
 def check(row: SourceRow, today: dt.date) -> str | Problem | None:
