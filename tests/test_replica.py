@@ -195,7 +195,8 @@ def test_past_the_limit_the_next_refresh_reads_everything(site, monkeypatch):
     settings, root = site
     with Directory(settings) as d:
         replica = d.refreshed(Replica(d.layout))
-    monkeypatch.setattr("provisioner.adapters.replica.REREAD", 2)
+    monkeypatch.setattr("provisioner.adapters.replica.REREAD_FLOOR", 2)
+    monkeypatch.setattr("provisioner.adapters.replica.REREAD_SHARE", 2 / len(replica.records))
     teacher = f"uid=teacher,ou=people,{BASE}"
     root.delete(teacher)
     root.add(teacher, "inetOrgPerson", {"cn": "T2", "sn": "T2"})  # a new entryUUID
