@@ -13,6 +13,7 @@ from provisioner.adapters.replica import ACCOUNT, Replica, sync_state
 from provisioner.app.run import Warm, sync_once
 from provisioner.app.sync import prepare
 from provisioner.demo.run import settings_for
+from provisioner.errors import SourceError
 
 BASE = "dc=example,dc=org"
 JAN = f"uid=jan.nowak,ou=people,{BASE}"
@@ -189,6 +190,17 @@ def test_a_run_that_failed_leaves_the_next_to_read_everything(site, monkeypatch)
     with pytest.raises(RuntimeError):
         sync_once(settings, warm=warm)
     assert replica.cookie is None and replica.records == {}
+
+
+def test_a_run_that_failed_before_writing_keeps_the_replica(site, tmp_path):
+    settings, _ = site
+    warm = Warm()
+    sync_once(settings, warm=warm)
+    replica = warm.replica(settings)
+    (tmp_path / "uonet.sqlite").unlink()  # UONET's database away for a while
+    with pytest.raises(SourceError):
+        sync_once(settings, warm=warm)
+    assert replica.cookie is not None and replica.records
 
 
 def test_past_the_limit_the_next_refresh_reads_everything(site, monkeypatch):

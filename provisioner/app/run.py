@@ -84,11 +84,12 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
                 state.record_changes(run_id, buffer)
                 buffer.clear()
 
-        replica, written = None, None
+        replica, written = None, []
         try:
             with Directory(settings) as directory:
                 replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
                 prepared = prepare(settings, directory, now, force, replica, memo)
+                written = None  # not known until apply returns
                 outcome = apply(prepared, directory, record)
             written = [c.dn for c in outcome.done] + [f.change.dn for f in outcome.failures]
         except ProvisionerError as exc:
@@ -98,7 +99,8 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
         finally:
             if replica is not None:
                 # The next refresh reads again what this run wrote; after a run that
-                # failed, however it failed, nobody knows what it wrote: everything.
+                # failed while writing, however it failed, nobody knows what it wrote:
+                # everything. (A refresh that failed has emptied the replica itself.)
                 if written is None:
                     replica.forget()
                 else:
