@@ -91,7 +91,7 @@ class Replica:
         self.full_at: float | None = None  # time.monotonic() of the last full read
         self.records: dict[bytes | str, tuple[int, Account | Group | None, tuple[str, ...]]] = {}
         self.shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # see SHARED
-        self.stale: set[str] = set()  # DNs written since the cookie: see ``wrote``
+        self.stale: dict[str, str] = {}  # DNs written since the cookie, by key: see ``wrote``
         people, groups = dnkey(layout.people_dn), dnkey(layout.groups_dn)
         self._keys = people, groups, "," + people, "," + groups
 
@@ -129,7 +129,7 @@ class Replica:
     def forget(self) -> None:
         """Drop everything: the next refresh reads the whole directory."""
         self.cookie, self.records, self.full_at, self.shared = None, {}, None, {}
-        self.stale = set()
+        self.stale = {}
 
     def wrote(self, dns: Collection[str]) -> None:
         """Entries this process wrote (or tried to) since the last refresh.
@@ -146,24 +146,25 @@ class Replica:
         if len(self.stale) + len(dns) > max(REREAD_FLOOR, len(self.records) * REREAD_SHARE):
             self.forget()
         else:
-            self.stale.update(dns)
+            self.stale.update((dnkey(dn), dn) for dn in dns)
 
     def reread(self, entries: Callable[[Iterable[str]], Iterable[tuple[str, dict]]]) -> int:
-        """The entries of ``wrote`` read again by DN; the ones gone are dropped.
+        """The entries of ``wrote`` that the refresh did not send, read again by DN;
+        the ones gone are dropped.
 
         The old records go first, found by DN: an entry deleted, or deleted and made
         again by hand, was held under another entryUUID.
         """
         if not self.stale:
             return 0
-        stale = {dnkey(dn) for dn in self.stale}
+        stale = self.stale
         for uuid in [u for u, (_, item, _) in self.records.items()
                      if item is not None and dnkey(item.dn) in stale]:
             del self.records[uuid]
-        for dn, attrs in entries(self.stale):
+        for dn, attrs in entries(stale.values()):
             self.records[UUID(attrs.pop("entryuuid")[0]).bytes] = self.record(dn, attrs)
-        asked, self.stale = len(self.stale), set()
-        return asked
+        self.stale = {}
+        return len(stale)
 
     def changes(self, conn: ldap.ldapobject.LDAPObject, flt: str) -> int:
         """One refreshOnly search from the cookie: changed entries in, deleted ones out."""
@@ -198,6 +199,8 @@ class Replica:
                 if state is None or state.state != PRESENT:
                     sent += 1
                     self.records[uuid] = self.record(dn, decode(raw))
+                    if self.stale:  # sent as it is now: no need to read it again
+                        self.stale.pop(dnkey(dn), None)
         if not refresh_deletes:
             # A present phase (or no syncprov): whatever the server did not list is gone.
             self.records = {u: r for u, r in self.records.items() if u in present}
