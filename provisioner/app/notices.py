@@ -39,7 +39,10 @@ def utcnow() -> dt.datetime:
 
 
 def first(attrs, name: str) -> str | None:
-    values = {k.lower(): v for k, v in (attrs or {}).items()}.get(name.lower())
+    attrs = attrs or {}
+    values = attrs.get(name)  # as the mapping spells it, nearly always
+    if values is None:
+        values = {k.lower(): v for k, v in attrs.items()}.get(name.lower())
     return values[0] if values else None
 
 
