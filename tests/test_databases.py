@@ -79,6 +79,17 @@ def test_state_schema_is_migrated_not_recreated(database, monkeypatch):
         assert added == [True]  # not applied twice
 
 
+def test_a_state_database_of_v2_gets_the_outbox_index_by_dn(database):
+    url = database()
+    with State(url) as state, state.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_outbox_dn"))  # as v2 made it
+        conn.execute(sa.text("UPDATE schema_version SET version = 2"))
+    with State(url) as state, state.engine.connect() as conn:
+        indexes = sa.inspect(conn).get_indexes("outbox")
+        version = conn.execute(sa.text("SELECT version FROM schema_version")).scalar_one()
+    assert version == 3 and ["dn"] in [i["column_names"] for i in indexes]
+
+
 def test_queries_can_point_at_a_deployments_own_views(slapd, tmp_path, database):
     source = database()
     data.write(uonet.small(), source)

@@ -12,7 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, and_, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from .state import State, metadata
 
@@ -34,6 +47,9 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", Text),
 )
+# A run looks up by DN what is already queued for the accounts it made: without this
+# index, each lookup of 500 scanned every queued notice (26 ms at 50 000 queued).
+by_dn = Index("ix_outbox_dn", outbox.c.dn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +88,12 @@ def enqueue_many(state: State, notices: list[dict], now: dt.datetime) -> int:
     with state.engine.begin() as conn:
         waiting = set()
         for chunk in chunks(sorted({n["dn"] for n in notices})):
-            waiting.update(conn.execute(
-                select(outbox.c.dn, outbox.c.kind, outbox.c.recipient).where(and_(
-                    outbox.c.dn.in_(chunk), outbox.c.status.in_(("queued", "sending"))))).all())
+            # By DN alone, the status checked here: given both, SQLite picks the status
+            # index and reads every queued notice (200 000 after a region's first sync).
+            found = conn.execute(select(outbox.c.dn, outbox.c.kind, outbox.c.recipient,
+                                        outbox.c.status).where(outbox.c.dn.in_(chunk)))
+            waiting.update((dn, kind, to) for dn, kind, to, status in found
+                           if status in ("queued", "sending"))
         rows = [dict(n, status="queued", attempts=0, created_at=now, next_attempt_at=now)
                 for n in notices if (n["dn"], n["kind"], n["recipient"]) not in waiting]
         if rows:

@@ -87,8 +87,15 @@ def v2_notices(conn: Connection) -> None:
     metadata.create_all(conn, tables=[outbox.outbox, tokens.tokens, tokens.rate_hits])
 
 
+def v3_outbox_by_dn(conn: Connection) -> None:
+    """An index on the outbox's DNs (a database made at v2 since has it already)."""
+    from .outbox import by_dn
+
+    by_dn.create(conn, checkfirst=True)
+
+
 # Append only. Each entry takes the database from version i to i + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [v1_journal, v2_notices]
+MIGRATIONS: list[Callable[[Connection], None]] = [v1_journal, v2_notices, v3_outbox_by_dn]
 
 
 class State:
