@@ -3,12 +3,18 @@
 import json
 
 import ldap3
+import pytest
 import uonet
+from sqlalchemy import select
 from test_cli import env_of, run
 from test_sync_e2e import search
 
+from provisioner.adapters.directory import Directory
+from provisioner.adapters.outbox import outbox
 from provisioner.adapters.state import State
+from provisioner.app.run import sync_once
 from provisioner.demo.run import settings_for
+from provisioner.errors import DirectoryError
 
 PROTECTED = "uid=lukasz.zolc,ou=people,dc=example,dc=org"
 
@@ -48,3 +54,26 @@ def test_one_refused_entry_does_not_stop_the_others(slapd, tmp_path):
                             auto_bind=True)
     conn.search(PROTECTED, "(objectClass=*)", ldap3.BASE, attributes=["memberOf"])
     assert len(conn.entries[0].memberOf) == 2
+
+
+
+def test_a_run_that_loses_the_directory_half_way_has_queued_the_notices_of_what_it_wrote(
+        slapd, tmp_path, monkeypatch):
+    """The run fails, but the accounts it wrote exist and no later run makes them again:
+    their notices are queued by the failed run itself."""
+    settings = settings_for(slapd, tmp_path, uonet.save(uonet.small(), tmp_path / "u.sqlite"))
+    real = Directory.apply
+
+    def lost_before_groups(self, changes, on_done):
+        changes = list(changes)
+        if changes and changes[0].kind == "group":
+            raise DirectoryError("lost the directory connection: Can't contact LDAP server")
+        return real(self, changes, on_done)
+
+    monkeypatch.setattr(Directory, "apply", lost_before_groups)
+    with pytest.raises(DirectoryError):
+        sync_once(settings)
+    with State(settings.state.url) as state, state.engine.connect() as conn:
+        queued = set(conn.execute(select(outbox.c.recipient)).scalars())
+        (run,) = state.last_runs()
+    assert run["outcome"] == "failed" and len(queued) == 3  # the three accounts with an e-mail

@@ -6,10 +6,12 @@ cookie of the run before, and for the ones deleted since: a run over an unchange
 region reads next to nothing instead of every entry (measured in bench/README.md).
 Changes made by hand show up like any other, so drift is still repaired.
 
-The first refresh, and any refresh after an error or a run that wrote, reads
-everything with a plain paged search. A server without ``syncprov`` ignores the
-control (it is sent non-critical) and gives no cookie, so every refresh there is
-such a full read: slower, never wrong.
+After a run that wrote, the next refresh also reads again, by DN, the entries that
+run wrote (``wrote``). The first refresh, and any after an error, a run that failed
+while writing or one that wrote a third of the entries, reads everything with a
+plain paged search. A server without ``syncprov`` ignores the control (it is sent
+non-critical) and gives no cookie, so every refresh there is such a full read:
+slower, never wrong.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from ..adapters import mail, outbox, tokens
 from ..adapters.state import State
+from ..core.plan import Change
+from ..core.snapshot import Snapshot
 from ..settings import Settings
 from . import messages
 from .sync import Outcome
@@ -52,44 +54,73 @@ def new_mail(change) -> str | None:
                  if m.attr.lower() == "mail" and m.op in ("add", "replace") and m.values), None)
 
 
-def queue_for_outcome(settings: Settings, state: State, outcome: Outcome,
-                      now: dt.datetime | None = None, recover: bool = False) -> int:
-    """Queue an activation notice for every new account with an e-mail, and for every
-    never-activated account whose e-mail appeared (or changed) in this run.
+class Queue:
+    """Activation notices queued while a run writes, a batch at a time, for every new
+    account with an e-mail and every never-activated account whose e-mail appeared (or
+    changed); ``add`` is called once per change the directory accepted.
 
-    With ``recover`` (the previous run died before queueing its notices), every account
-    with an e-mail that was never activated nor ever notified is queued too, so a crash
-    between writing an account and queueing its notice loses nothing.
+    Queued as the writes go, not after them: the queueing overlaps slapd's work (a
+    region's first sync queues 200 000), and a run that fails half-way has queued the
+    notices of the accounts it did write (a later run never makes them again).
     """
-    now = now or utcnow()
-    language = settings.mail.language
-    snapshot = {a.dn: a for a in outcome.prepared.snapshot.accounts}
-    wanted: dict[str, dict] = {}
 
-    def want(dn, login, key, recipient, first_name):
-        wanted[dn] = dict(kind=ACTIVATION, dn=dn, login=login, account_key=key,
-                          recipient=recipient, first_name=first_name, language=language)
+    BATCH = 500
 
-    for change in outcome.done:
+    def __init__(self, settings: Settings, state: State, snapshot: Snapshot,
+                 now: dt.datetime | None = None) -> None:
+        self.state, self.now, self.language = state, now or utcnow(), settings.mail.language
+        self.accounts = {a.dn: a for a in snapshot.accounts}
+        self.pending: dict[str, dict] = {}
+        self.queued = 0
+
+    def add(self, change: Change) -> None:
         if change.kind != "person":
-            continue
+            return
         if change.action == "create" and first(change.attrs, "mail"):
-            want(change.dn, first(change.attrs, "uid") or "", change.key or "",
-                 first(change.attrs, "mail"), first(change.attrs, "givenName"))
+            self.want(change.dn, first(change.attrs, "uid") or "", change.key or "",
+                      first(change.attrs, "mail"), first(change.attrs, "givenName"))
         elif change.action in ("update", "relink", "enable") and (address := new_mail(change)):
-            account = snapshot.get(change.dn)
+            account = self.accounts.get(change.dn)
             if account is not None and not account.first("provisionerActivatedAt"):
-                want(change.dn, account.uid, change.key or account.key, address,
-                     account.first("givenName"))
-    if recover:
-        missed = [a for a in snapshot.values() if a.dn not in wanted and a.first("mail")
+                self.want(change.dn, account.uid, change.key or account.key, address,
+                          account.first("givenName"))
+
+    def want(self, dn: str, login: str, key: str, recipient: str, first_name: str | None) -> None:
+        self.pending[dn] = dict(kind=ACTIVATION, dn=dn, login=login, account_key=key,
+                                recipient=recipient, first_name=first_name,
+                                language=self.language)
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> int:
+        """Queue what is pending; how many were queued in all."""
+        if self.pending:
+            self.queued += outbox.enqueue_many(self.state, list(self.pending.values()), self.now)
+            self.pending.clear()
+        return self.queued
+
+    def missed(self) -> int:
+        """After a run that died: every account with an e-mail that was never activated
+        nor ever notified, so that a crash between writing an account and queueing its
+        notice loses nothing. How many were queued in all."""
+        missed = [a for a in self.accounts.values() if a.dn not in self.pending and a.first("mail")
                   and a.disabled_at is None and not a.first("provisionerActivatedAt")]
-        already = outbox.notified(state, [a.dn for a in missed], ACTIVATION)
+        already = outbox.notified(self.state, [a.dn for a in missed], ACTIVATION)
         for account in missed:
             if account.dn not in already:
-                want(account.dn, account.uid, account.key, account.first("mail"),
-                     account.first("givenName"))
-    return outbox.enqueue_many(state, list(wanted.values()), now)
+                self.want(account.dn, account.uid, account.key, account.first("mail"),
+                          account.first("givenName"))
+        return self.flush()
+
+
+def queue_for_outcome(settings: Settings, state: State, outcome: Outcome,
+                      now: dt.datetime | None = None, recover: bool = False) -> int:
+    """The notices of a run's accepted changes (and with ``recover``, the missed ones,
+    see ``Queue.missed``), queued at once; how many."""
+    queue = Queue(settings, state, outcome.prepared.snapshot, now)
+    for change in outcome.done:
+        queue.add(change)
+    return queue.missed() if recover else queue.flush()
 
 
 def lifetime(settings: Settings, kind: str) -> dt.timedelta:

@@ -77,23 +77,29 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
         # A run that died may have written accounts without queueing their notices.
         recover = state.close_crashed(run_id, utcnow()) > 0
         buffer: list[dict] = []
+        queue: notices.Queue | None = None  # made once the plan is known, before any write
 
         def record(change, error):
             buffer.append(journal.change_row(change, error, utcnow()))
             if len(buffer) >= FLUSH_EVERY:
                 state.record_changes(run_id, buffer)
                 buffer.clear()
+            if error is None:
+                queue.add(change)
 
         replica, written = None, []
         try:
             with Directory(settings) as directory:
                 replica, memo = (warm.replica(settings), warm.memo(settings)) if warm else (None, None)
                 prepared = prepare(settings, directory, now, force, replica, memo)
+                queue = notices.Queue(settings, state, prepared.snapshot)
                 written = None  # not known until apply returns
                 outcome = apply(prepared, directory, record)
             written = [c.dn for c in outcome.done] + [f.change.dn for f in outcome.failures]
         except ProvisionerError as exc:
             state.record_changes(run_id, buffer)
+            if queue is not None:
+                queue.flush()  # the accounts it did write get their notices
             state.finish_run(run_id, utcnow(), "failed", error=str(exc))
             raise
         finally:
@@ -106,7 +112,7 @@ def run_locked(settings: Settings, force: bool, now: dt.datetime | None, wait: f
                 else:
                     replica.wrote(written)
         state.record_changes(run_id, buffer)
-        outcome.queued = notices.queue_for_outcome(settings, state, outcome, recover=recover)
+        outcome.queued = queue.missed() if recover else queue.flush()
         state.record_rejections(run_id, map(journal.rejection_row, prepared.roster.rejected))
         summary = render.summary_dict(outcome)
         state.finish_run(run_id, utcnow(), outcome.status, summary["counts"] | {
