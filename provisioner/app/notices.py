@@ -1,4 +1,4 @@
-"""Activation notices: queued after a sync, sent from the outbox by SMTP (or to files).
+"""Activation notices: queued as a sync writes, sent from the outbox by SMTP (or to files).
 
 Sending is claim → send → mark. The claim (status ``sending``, attempt counted)
 is committed before the message leaves, so a sender that crashes between the
