@@ -22,7 +22,6 @@ from ..core.plan import Change
 from ..core.snapshot import Snapshot
 from ..settings import Settings
 from . import messages
-from .sync import Outcome
 
 ACTIVATION, ACCESS = "activation", "access"
 
@@ -111,16 +110,6 @@ class Queue:
                 self.want(account.dn, account.uid, account.key, account.first("mail"),
                           account.first("givenName"))
         return self.flush()
-
-
-def queue_for_outcome(settings: Settings, state: State, outcome: Outcome,
-                      now: dt.datetime | None = None, recover: bool = False) -> int:
-    """The notices of a run's accepted changes (and with ``recover``, the missed ones,
-    see ``Queue.missed``), queued at once; how many."""
-    queue = Queue(settings, state, outcome.prepared.snapshot, now)
-    for change in outcome.done:
-        queue.add(change)
-    return queue.missed() if recover else queue.flush()
 
 
 def lifetime(settings: Settings, kind: str) -> dt.timedelta:
