@@ -121,8 +121,7 @@ class Replica:
             self.records, self.full_at, self.shared = {}, time.monotonic(), {}
             self.changes(conn, "(!(objectClass=*))")  # no entries: only the cookie
             for dn, attrs in everything():
-                uuid = UUID(attrs.pop("entryuuid")[0]).bytes  # as the Sync State control has it
-                self.records[uuid] = self.record(dn, attrs)
+                self.keep(dn, attrs)
             return len(self.records)
         except BaseException:
             self.forget()
@@ -164,9 +163,14 @@ class Replica:
                      if item is not None and dnkey(item.dn) in stale]:
             del self.records[uuid]
         for dn, attrs in entries(stale.values()):
-            self.records[UUID(attrs.pop("entryuuid")[0]).bytes] = self.record(dn, attrs)
+            self.keep(dn, attrs)
         self.stale = {}
         return len(stale)
+
+    def keep(self, dn: str, attrs: dict) -> None:
+        """An entry read by a plain search, which gives its entryUUID as an attribute."""
+        uuid = UUID(attrs.pop("entryuuid")[0]).bytes  # as the Sync State control has it
+        self.records[uuid] = self.record(dn, attrs)
 
     def changes(self, conn: ldap.ldapobject.LDAPObject, flt: str) -> int:
         """One refreshOnly search from the cookie: changed entries in, deleted ones out."""
